@@ -1,0 +1,3 @@
+from geomcheck.cli import entry_point
+
+entry_point()

@@ -1,0 +1,156 @@
+"""The exact JSON exchange format for one block, ``geomcheck.mlp/1`` (DESIGN §4).
+
+```
+{"format": "geomcheck.mlp/1",
+ "norm": {"kind": "layernorm", "eps": "0", "gamma": null, "beta": null},
+ "activation": "relu",
+ "w_in": [["1", "-2", "1/3"], ...],  "b_in": [...],
+ "w_out": [[...], ...],              "b_out": [...]}
+```
+
+Numbers may be JSON numbers or strings (``"p/q"``, decimals); JSON number
+literals are read from their text, so ``0.1`` is exactly 1/10. NaN and
+Infinity literals are refused. Every error names the field (``w_in[2][0]``).
+``block_to_dict`` writes exact ``"p/q"`` strings, so a round trip is exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+from geomcheck.errors import InvalidInput, ModelFormatError
+from geomcheck.exact.rationals import format_rational, parse_rational
+from geomcheck.model.activations import get_activation
+from geomcheck.model.block import MLPBlock
+from geomcheck.model.norms import make_normalization
+
+__all__ = ["FORMAT", "block_from_dict", "block_to_dict", "load_model_file", "dump_model", "model_sha256", "parse_json_exact"]
+
+FORMAT = "geomcheck.mlp/1"
+_KEYS = {"format", "norm", "activation", "w_in", "b_in", "w_out", "b_out", "name"}
+
+
+def _refuse_constant(token: str) -> Any:
+    raise ModelFormatError(f"JSON: {token} is not a number geomcheck accepts (NaN and Infinity have no exact value)")
+
+
+def parse_json_exact(text: str, what: str = "JSON") -> Any:
+    """json.loads with float literals kept exact (as Fractions) and NaN refused."""
+    try:
+        return json.loads(text, parse_float=Fraction, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ModelFormatError(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+
+
+def _number(value: Any, where: str) -> Fraction:
+    try:
+        return parse_rational(value, where)
+    except InvalidInput as exc:
+        raise ModelFormatError(str(exc)) from None
+
+
+def _vector(value: Any, where: str) -> tuple[Fraction, ...]:
+    if not isinstance(value, list):
+        raise ModelFormatError(f"{where}: expected a list of numbers, got {type(value).__name__}")
+    return tuple(_number(v, f"{where}[{i}]") for i, v in enumerate(value))
+
+
+def _matrix(value: Any, where: str) -> tuple[tuple[Fraction, ...], ...]:
+    if not isinstance(value, list) or not value:
+        raise ModelFormatError(f"{where}: expected a non-empty list of rows")
+    rows = tuple(_vector(row, f"{where}[{i}]") for i, row in enumerate(value))
+    for i, row in enumerate(rows):
+        if len(row) != len(rows[0]):
+            raise ModelFormatError(f"{where}[{i}]: has {len(row)} entries, {where}[0] has {len(rows[0])} (ragged rows)")
+    return rows
+
+
+def block_from_dict(data: Any, name: str = "") -> MLPBlock:
+    """Validate and read a ``geomcheck.mlp/1`` object exactly."""
+    if not isinstance(data, dict):
+        raise ModelFormatError("model: expected a JSON object")
+    if data.get("format") != FORMAT:
+        raise ModelFormatError(f"format: expected {FORMAT!r}, got {data.get('format')!r}")
+    for key in ("w_in", "b_in", "w_out", "b_out"):
+        if key not in data:
+            raise ModelFormatError(f"{key}: missing")
+    unknown = set(data) - _KEYS
+    if unknown:
+        raise ModelFormatError(f"{sorted(unknown)[0]}: unknown key (known: {', '.join(sorted(_KEYS))})")
+    norm_data = data.get("norm", {"kind": "none"})
+    if not isinstance(norm_data, dict):
+        raise ModelFormatError("norm: expected an object like {\"kind\": \"layernorm\", \"eps\": \"0\"}")
+    if "kind" not in norm_data:
+        raise ModelFormatError("norm.kind: missing (layernorm, rmsnorm or none)")
+    extra = set(norm_data) - {"kind", "eps", "gamma", "beta"}
+    if extra:
+        raise ModelFormatError(f"norm.{sorted(extra)[0]}: unknown key")
+    eps = _number(norm_data.get("eps", "0"), "norm.eps")
+    gamma = norm_data.get("gamma")
+    beta = norm_data.get("beta")
+    norm = make_normalization(
+        str(norm_data["kind"]),
+        eps,
+        None if gamma is None else _vector(gamma, "norm.gamma"),
+        None if beta is None else _vector(beta, "norm.beta"),
+    )
+    activation = data.get("activation", "relu")
+    if not isinstance(activation, str):
+        raise ModelFormatError("activation: expected a string (relu, gelu or gelu_tanh)")
+    return MLPBlock(
+        w_in=_matrix(data["w_in"], "w_in"),
+        b_in=_vector(data["b_in"], "b_in"),
+        w_out=_matrix(data["w_out"], "w_out"),
+        b_out=_vector(data["b_out"], "b_out"),
+        norm=norm,
+        activation=get_activation(activation),
+        name=str(data.get("name", name)),
+    )
+
+
+def block_to_dict(block: MLPBlock) -> dict[str, Any]:
+    """The exact exchange form: every number a ``"p/q"`` string."""
+    vec = lambda v: [format_rational(x) for x in v]  # noqa: E731
+    norm = block.norm
+    return {
+        "format": FORMAT,
+        "name": block.name,
+        "norm": {
+            "kind": norm.kind,
+            "eps": format_rational(norm.eps),
+            "gamma": None if norm.gamma is None else vec(norm.gamma),
+            "beta": None if norm.beta is None else vec(norm.beta),
+        },
+        "activation": block.activation.name,
+        "w_in": [vec(r) for r in block.w_in],
+        "b_in": vec(block.b_in),
+        "w_out": [vec(r) for r in block.w_out],
+        "b_out": vec(block.b_out),
+    }
+
+
+def dump_model(block: MLPBlock) -> str:
+    return json.dumps(block_to_dict(block), indent=1)
+
+
+def model_sha256(block: MLPBlock) -> str:
+    """sha256 of the canonical exchange form (sorted keys, no spaces, name removed)."""
+    data = block_to_dict(block)
+    data.pop("name")
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_model_file(path: str | Path) -> MLPBlock:
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidInput(f"model file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidInput(f"model file {path}: cannot be read ({exc})") from None
+    return block_from_dict(parse_json_exact(text, str(path)), name=path.stem)

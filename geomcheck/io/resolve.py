@@ -1,0 +1,56 @@
+"""Turn a model spec from the command line into an :class:`MLPBlock`.
+
+Specs: ``toy:NAME[?opts]`` (:mod:`geomcheck.io.toys`), a ``.json`` file in the
+exchange format, a ``.npz`` file (:mod:`geomcheck.io.npz`). Other prefixes are
+registered in ``_PREFIX_LOADERS`` (real models add theirs there).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from geomcheck.errors import InvalidInput
+from geomcheck.model.block import MLPBlock
+
+__all__ = ["load_model", "register_prefix"]
+
+_PREFIX_LOADERS: dict[str, Callable[[str], MLPBlock]] = {}
+
+
+def register_prefix(prefix: str, loader: Callable[[str], MLPBlock]) -> None:
+    """Make ``PREFIX:...`` specs load through ``loader(spec)``."""
+    _PREFIX_LOADERS[prefix] = loader
+
+
+def _toy(spec: str) -> MLPBlock:
+    from geomcheck.io.toys import load_toy
+
+    return load_toy(spec)
+
+
+register_prefix("toy", _toy)
+
+
+def load_model(spec: str) -> MLPBlock:
+    """Resolve a model spec; unknown specs and missing files raise InvalidInput."""
+    spec = spec.strip()
+    prefix, sep, _ = spec.partition(":")
+    if sep and prefix in _PREFIX_LOADERS:
+        return _PREFIX_LOADERS[prefix](spec)
+    path = Path(spec)
+    suffix = path.suffix.lower()
+    if suffix in (".json", ".npz", ".safetensors") and not path.is_file():
+        raise InvalidInput(f"model file not found: {spec}")
+    if suffix == ".json":
+        from geomcheck.io.modelfile import load_model_file
+
+        return load_model_file(path)
+    if suffix == ".npz":
+        from geomcheck.io.npz import load_npz
+
+        return load_npz(path)
+    if path.is_file():
+        raise InvalidInput(f"{spec}: unknown model file type (use .json or .npz)")
+    known = ", ".join(sorted(p + ":" for p in _PREFIX_LOADERS))
+    raise InvalidInput(f"unknown model {spec!r}: not a file, and not a known prefix ({known})")

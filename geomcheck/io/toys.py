@@ -1,0 +1,122 @@
+"""Built-in toy models, addressable as ``toy:NAME[?key=value&...]``.
+
+* ``toy:circle3`` — the essay's picture. d = 3, LayerNorm (ε = 0), ReLU, four
+  neurons whose weight vectors lie in the plane ``1⊥``; their lines cut the
+  circle ``{z ∈ 1⊥ : ‖z‖² = 3}`` into eight arcs.
+* ``toy:circle3-noln`` — the same weights with no normalization. The ray along
+  ``v = (1, 0, −1)`` (the picture's diagonal) crosses neuron 0 at t = 1/2 and
+  neuron 1 at t = 2: three regions, three different affine maps.
+* ``toy:sphere4`` — d = 4, LayerNorm, five neurons cutting the 2-sphere in ``1⊥``.
+* ``toy:random?d=8&n=32&seed=0`` — seeded random integer weights (Python's
+  ``random.Random``, so identical on every platform); keys ``d``, ``n``,
+  ``seed``, ``norm`` (layernorm|rmsnorm|none, default layernorm), ``eps``,
+  ``activation``, ``dout`` (output width, default d).
+
+Every toy also takes ``eps=p/q`` and ``norm=KIND`` (``toy:circle3?eps=1/100``).
+"""
+
+from __future__ import annotations
+
+import random
+from fractions import Fraction
+from typing import Callable
+from urllib.parse import parse_qsl
+
+from geomcheck.errors import InvalidInput
+from geomcheck.exact.rationals import parse_rational
+from geomcheck.model.activations import get_activation
+from geomcheck.model.block import MLPBlock
+from geomcheck.model.norms import make_normalization
+
+__all__ = ["TOYS", "load_toy", "toy_names"]
+
+F = Fraction
+
+
+def _ints(rows):
+    return tuple(tuple(F(v) for v in row) for row in rows)
+
+
+def _circle3(norm: str) -> dict:
+    return dict(
+        w_in=_ints([[1, 0, -1], [0, 1, -1], [1, -1, 0], [-1, 2, -1]]),
+        b_in=tuple(F(v) for v in (-1, -2, 1, -1)),
+        w_out=_ints([[1, 0, 1, 0], [0, 1, -1, 0], [-1, -1, 0, 1]]),
+        b_out=(F(0),) * 3,
+        norm=norm,
+    )
+
+
+def _sphere4(norm: str) -> dict:
+    return dict(
+        w_in=_ints([[1, -1, 0, 0], [1, 1, -1, -1], [0, 1, -2, 1], [2, 0, -1, -1], [1, 1, 1, -3]]),
+        b_in=tuple(F(v) for v in (0, -1, 1, -3, 2)),
+        w_out=_ints([[1, 0, 0, 1, 0], [0, 1, 0, -1, 1], [0, 0, 1, 0, -1], [1, -1, 1, 0, 0]]),
+        b_out=(F(0),) * 4,
+        norm=norm,
+    )
+
+
+_FIXED: dict[str, Callable[[str], dict]] = {
+    "circle3": lambda norm: _circle3(norm or "layernorm"),
+    "circle3-noln": lambda norm: _circle3(norm or "none"),
+    "sphere4": lambda norm: _sphere4(norm or "layernorm"),
+    "sphere4-noln": lambda norm: _sphere4(norm or "none"),
+}
+
+TOYS = tuple(sorted(_FIXED)) + ("random",)
+
+
+def toy_names() -> tuple[str, ...]:
+    return TOYS
+
+
+def _int_param(params: dict[str, str], key: str, default: int, lo: int, hi: int, spec: str) -> int:
+    raw = params.pop(key, None)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"{spec}: {key}={raw!r} is not an integer") from None
+    if not lo <= value <= hi:
+        raise InvalidInput(f"{spec}: {key} must be between {lo} and {hi}, got {value}")
+    return value
+
+
+def _random(params: dict[str, str], spec: str, norm: str) -> dict:
+    d = _int_param(params, "d", 8, 1, 4096, spec)
+    n = _int_param(params, "n", 32, 1, 16384, spec)
+    seed = _int_param(params, "seed", 0, 0, 2**63, spec)
+    d_out = _int_param(params, "dout", d, 1, 4096, spec)
+    rng = random.Random(seed)
+    w_in = tuple(tuple(F(rng.randint(-9, 9)) for _ in range(d)) for _ in range(n))
+    b_in = tuple(F(rng.randint(-40, 40)) for _ in range(n))
+    w_out = tuple(tuple(F(rng.randint(-3, 3)) for _ in range(n)) for _ in range(d_out))
+    b_out = tuple(F(rng.randint(-3, 3)) for _ in range(d_out))
+    return dict(w_in=w_in, b_in=b_in, w_out=w_out, b_out=b_out, norm=norm or "layernorm")
+
+
+def load_toy(spec: str) -> MLPBlock:
+    """``toy:NAME?k=v&...`` → MLPBlock."""
+    body = spec[len("toy:"):] if spec.startswith("toy:") else spec
+    name, _, query = body.partition("?")
+    try:
+        params = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+    except ValueError:
+        raise InvalidInput(f"{spec}: cannot read the options after '?' (use key=value&key=value)") from None
+    norm = params.pop("norm", "")
+    eps = parse_rational(params.pop("eps", "0"), f"{spec}: eps")
+    activation = params.pop("activation", "relu")
+    if name == "random":
+        parts = _random(params, spec, norm)
+    elif name in _FIXED:
+        parts = _FIXED[name](norm)
+    else:
+        raise InvalidInput(f"unknown toy model {name!r} (known: {', '.join('toy:' + t for t in TOYS)})")
+    if params:
+        raise InvalidInput(f"{spec}: unknown option {sorted(params)[0]!r}")
+    kind = parts.pop("norm")
+    if kind == "none" and eps:
+        raise InvalidInput(f"{spec}: eps makes no sense without a normalization (norm=none)")
+    return MLPBlock(norm=make_normalization(kind, eps), activation=get_activation(activation), name=spec, **parts)

@@ -1,0 +1,81 @@
+"""Filtered sign decisions: float first with a rigorous bound, exact on doubt.
+
+For an input x with ``u = P·x`` (exact) and ``N = ‖u‖² + dε`` (exact), neuron
+i's sign is ``sign(t_i)``, ``t_i = √d·(w̃_i·u) + b'_i·√N``
+(:meth:`MLPBlock.signs_at_input`). In float64 every input to the computation
+is rounded once (relative error ≤ 2⁻⁵³), the dot product of length d adds
+Higham's ``γ_d`` error, and the square roots and the final sum a few more
+roundings, so with ``k = d + 8``
+
+    |fl(t_i) − t_i| ≤ 2·γ_k·(√d·(|w̃_i|·|u|) + |b'_i|·√N) + η,
+
+γ_k = k·u/(1 − k·u), u = 2⁻⁵³, and η = 2⁻⁹⁰⁰ covering underflow. (The
+factor 2 absorbs the rounded √d and √N; a looser bound only costs more exact
+fallbacks, never a wrong sign.) Rows with ``|fl(t_i)|`` above the bound have
+the float's sign; the rest are decided exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from geomcheck.exact.backend import dot
+from geomcheck.exact.signs import sign_sqrt_combination
+from geomcheck.model.block import MLPBlock
+from geomcheck.search.floats import float_arrays
+
+__all__ = ["FilteredSigns", "filtered_signs_at_input", "gamma_bound"]
+
+_UNIT_ROUNDOFF = 2.0**-53
+_UNDERFLOW_SLACK = 2.0**-900
+
+
+def gamma_bound(k: int) -> float:
+    """Higham's γ_k = k·u/(1 − k·u)."""
+    return k * _UNIT_ROUNDOFF / (1 - k * _UNIT_ROUNDOFF)
+
+
+@dataclass(frozen=True)
+class FilteredSigns:
+    signs: tuple[int, ...]
+    decided_by_float: np.ndarray  # bool per neuron
+    float_values: np.ndarray
+    bounds: np.ndarray
+
+    @property
+    def exact_fallbacks(self) -> int:
+        return int((~self.decided_by_float).sum())
+
+
+def filtered_signs_at_input(block: MLPBlock, x) -> FilteredSigns:
+    """Exact signs of the pre-activations at input x, float-filtered."""
+    x = block.check_vector(x, "input")
+    a = float_arrays(block)
+    f = block.folded
+    d = block.d
+    if block.norm.scales:
+        u = block.norm.center(x)
+        block.norm.require_defined(x, u)
+        radicand = block.norm.squared_radius_denominator(u)
+        u_float = np.array([float(v) for v in u])
+        root_d, root_n = np.sqrt(float(d)), np.sqrt(float(radicand))
+    else:
+        u, radicand = x, None
+        u_float = np.array([float(v) for v in u])
+        root_d, root_n = 1.0, 1.0
+    values = root_d * (a.folded_w @ u_float) + a.folded_b * root_n
+    magnitude = root_d * (a.abs_folded_w @ np.abs(u_float)) + np.abs(a.folded_b) * root_n
+    bounds = 2.0 * gamma_bound(d + 8) * magnitude + _UNDERFLOW_SLACK
+    decided = np.abs(values) > bounds
+    signs = np.sign(values).astype(int)
+    result = [int(s) for s in signs]
+    for i in np.flatnonzero(~decided):
+        wu = dot(f.weights[i], u)
+        if radicand is None:
+            result[i] = (wu + f.bias[i] > 0) - (wu + f.bias[i] < 0)
+        else:
+            result[i] = sign_sqrt_combination(wu, Fraction(d), f.bias[i], radicand)
+    return FilteredSigns(tuple(result), decided, values, bounds)
