@@ -1,0 +1,3 @@
+"""Imports every certificate-kind module so each registers its check."""
+
+# one line per kind module (keep sorted)
