@@ -1,0 +1,61 @@
+"""Certificate builders for kinds ``counterexample`` and ``cone``
+(checked by :mod:`geomcheck.checker.cone`, whose docstring states what is verified).
+
+The embedded model is the block the statement is about: for ``--drop-norm``
+that is the dropped-norm block (norm kind ``none``, folded weights
+``W_in·diag(γ)``, ``W_in·β + b_in``), so the checker sees exactly that model.
+"""
+
+from __future__ import annotations
+
+from geomcheck.exact.rationals import format_rational
+from geomcheck.io.modelfile import block_to_dict, model_sha256
+from geomcheck.model.block import MLPBlock
+
+__all__ = ["envelope", "counterexample_certificate", "cone_certificate"]
+
+
+def _vec(values) -> list[str]:
+    return [format_rational(c) for c in values]
+
+
+def envelope(block: MLPBlock, kind: str) -> dict:
+    model = block_to_dict(block)
+    model.pop("name", None)
+    return {"format": "geomcheck.cert/1", "kind": kind, "model": model, "model_sha256": model_sha256(block)}
+
+
+def counterexample_certificate(block: MLPBlock, found) -> dict:
+    """``found``: a :class:`geomcheck.search.counterexample.Counterexample`."""
+    cert = envelope(block, "counterexample")
+    cert.update({
+        "claim": {"statement": "monosemantic-direction", "verdict": "refuted"},
+        "direction": _vec(found.direction),
+        "scales": _vec((found.t1, found.t2)),
+        "patterns": [found.pattern1, found.pattern2],
+        "neurons": list(found.neurons),
+    })
+    return cert
+
+
+def every_direction_changes_map(block: MLPBlock, result) -> bool:
+    """The sufficient condition the checker verifies (checker/cone.py docstring)."""
+    from geomcheck.exact.linalg import rank
+
+    if result.dimension != 0:
+        return False
+    keys = sorted(result.rows)
+    augmented = [tuple(block.w_in[i]) + (block.b_in[i],) for i in keys]
+    return rank(augmented, block.d + 1) == len(keys) and all(any(row[i] for row in block.w_out) for i in keys)
+
+
+def cone_certificate(block: MLPBlock, result) -> dict:
+    """``result``: a :class:`geomcheck.search.cone.ConeResult`."""
+    cert = envelope(block, "cone")
+    claim = {"verdict": result.verdict, "dimension": result.dimension}
+    if every_direction_changes_map(block, result):
+        claim["every_direction_changes_map"] = True
+    cert.update({"claim": claim, "equalities": list(result.equalities), "y": _vec(result.y)})
+    if result.direction is not None:
+        cert["direction"] = _vec(result.direction)
+    return cert

@@ -1,0 +1,377 @@
+"""Polysemantic directions without normalization: exact counterexamples on rays.
+
+Without a normalization the pre-activation of neuron i along the ray
+``{t·v : t > 0}`` is ``h_i(t) = t·(w_i·v) + b_i`` — linear in t. It changes
+sign at ``t_i = −b_i/(w_i·v)`` exactly when ``w_i·v`` and ``b_i`` have
+strictly opposite signs (DESIGN §2); otherwise its sign is constant on the
+ray (``b_i = 0``: sign(w_i·v); ``w_i·v = 0``: sign(b_i)). So the exact
+crossing list of a ray is a sorted list of rationals, the ray splits into
+segments ``(0, c₁), (c₁, c₂), …, (c_k, ∞)``, and on each segment the pattern
+is constant. Two segments carry different affine maps iff
+``W_out·(D_s − D_t)·[W | b] ≠ 0`` (:meth:`MLPBlock.map_changes`); if all
+*adjacent* segments have equal maps then all do (equality is transitive), so
+it suffices to look at adjacent pairs.
+
+A counterexample to "direction v is monosemantic" is ``(v, t₁, t₂)`` with
+``0 < t₁ < t₂`` in adjacent segments whose maps differ; t₁, t₂ are the
+simplest rationals (smallest denominators, :func:`simplest_between`) inside
+their segments, and v is found by enumerating small-integer directions first.
+
+``--drop-norm`` (:func:`drop_norm`): the block with its normalization removed
+and the folded weights kept, ``W' = W_in·diag(γ)``, ``b' = W_in·β + b_in`` —
+*not* centred (centring is part of LayerNorm, which is what is dropped).
+
+Everything decided here is exact (Fractions); only the choice of *which*
+directions to try, and the fraction of random directions, are searches.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Iterable, Iterator, Sequence
+
+from geomcheck.errors import DegenerateInput, InvalidInput
+from geomcheck.exact.backend import dot
+from geomcheck.exact.quadratic import simplest_between
+from geomcheck.exact.rationals import format_rational
+from geomcheck.exact.signs import sign
+from geomcheck.model.block import MLPBlock, pattern_string
+from geomcheck.model.norms import make_normalization
+
+__all__ = [
+    "drop_norm", "require_no_norm", "RayCrossing", "Counterexample", "ray_crossings", "ray_segments",
+    "counterexample_on_ray", "small_integer_directions", "find_counterexample", "most_crossings",
+    "polysemantic_fraction", "random_directions", "normalized_ray_flips", "ray_is_constant", "contrast",
+]
+
+
+def drop_norm(block: MLPBlock) -> MLPBlock:
+    """The block with its normalization removed, folded weights kept, not centred.
+
+    ``w_in ← W_in·diag(γ)``, ``b_in ← W_in·β + b_in``; W_out, b_out and the
+    activation unchanged; the result has norm kind ``none``. (A block that
+    already has no normalization is returned as is.)
+    """
+    if block.norm.kind == "none":
+        return block
+    weights, bias = block.norm.fold(block.w_in, block.b_in)
+    return MLPBlock(weights, bias, block.w_out, block.b_out, make_normalization("none"), block.activation,
+                    name=f"{block.name or 'model'} (norm dropped)")
+
+
+def require_no_norm(block: MLPBlock) -> None:
+    if block.norm.kind != "none":
+        raise InvalidInput(
+            f"model: has a {block.norm.kind} normalization; counterexamples here are for blocks without one "
+            "(add --drop-norm to remove it and keep the folded weights)"
+        )
+
+
+@dataclass(frozen=True)
+class RayCrossing:
+    """All neurons whose pre-activation vanishes at the same scale t > 0."""
+
+    t: Fraction
+    neurons: tuple[int, ...]
+
+
+def ray_crossings(block: MLPBlock, v: Sequence[Fraction]) -> list[RayCrossing]:
+    """Exact crossings of the ray through v (no normalization), sorted by t."""
+    require_no_norm(block)
+    v = block.check_direction(v)
+    by_t: dict[Fraction, list[int]] = {}
+    for i, (w, b) in enumerate(zip(block.w_in, block.b_in)):
+        slope = dot(w, v)
+        if sign(slope) * sign(b) < 0:
+            by_t.setdefault(-b / slope, []).append(i)
+    return [RayCrossing(t, tuple(ns)) for t, ns in sorted(by_t.items())]
+
+
+def _simplest_above(c: Fraction) -> Fraction:
+    """The simplest rational > c (c ≥ 0): the next integer."""
+    return Fraction(math.floor(c) + 1)
+
+
+def ray_segments(block: MLPBlock, v: Sequence[Fraction], crossings: list[RayCrossing] | None = None) -> list[tuple[Fraction, str]]:
+    """One ``(witness scale, pattern)`` per segment of the ray, in order."""
+    crossings = ray_crossings(block, v) if crossings is None else crossings
+    bounds = [Fraction(0)] + [c.t for c in crossings]
+    witnesses = [simplest_between(lo, hi) for lo, hi in zip(bounds, bounds[1:])] + [_simplest_above(bounds[-1])]
+    return [(t, block.pattern_at_input([t * c for c in v])) for t in witnesses]
+
+
+def _height(q: Fraction) -> int:
+    return abs(q.numerator) + q.denominator
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    """v with 0 < t₁ < t₂ whose patterns give different affine maps (exact)."""
+
+    direction: tuple[Fraction, ...]
+    t1: Fraction
+    t2: Fraction
+    pattern1: str
+    pattern2: str
+    neurons: tuple[int, ...]          # neurons whose on/off state differs between t₁ and t₂
+    crossings: tuple[RayCrossing, ...] = field(default=())
+
+    def to_json(self) -> dict:
+        return {
+            "direction": [format_rational(c) for c in self.direction],
+            "scales": [format_rational(self.t1), format_rational(self.t2)],
+            "patterns": [self.pattern1, self.pattern2],
+            "neurons": list(self.neurons),
+            "crossing_between": format_rational(next(c.t for c in self.crossings if self.t1 < c.t < self.t2))
+            if self.crossings else None,
+            "ray_crossings": [{"t": format_rational(c.t), "neurons": list(c.neurons)} for c in self.crossings],
+        }
+
+
+def _flipped(p: str, q: str) -> tuple[int, ...]:
+    return tuple(i for i, (a, b) in enumerate(zip(p, q)) if (a == "+") != (b == "+"))
+
+
+def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction]) -> Counterexample | None:
+    """The simplest adjacent-segment pair of the ray through v whose maps differ, or None.
+
+    None means: every segment of this ray has the same affine map (proved,
+    by the exact crossing list and transitivity).
+    """
+    v = tuple(Fraction(c) for c in v)
+    crossings = ray_crossings(block, v)
+    if not crossings:
+        return None
+    segments = ray_segments(block, v, crossings)
+    best = None
+    for (t1, p1), (t2, p2) in zip(segments, segments[1:]):
+        if block.map_changes(p1, p2):
+            candidate = Counterexample(v, t1, t2, p1, p2, _flipped(p1, p2), tuple(crossings))
+            if best is None or _height(t1) + _height(t2) < _height(best.t1) + _height(best.t2):
+                best = candidate
+    return best
+
+
+def small_integer_directions(d: int, max_entry: int = 2, max_support: int | None = None) -> Iterator[tuple[Fraction, ...]]:
+    """Nonzero integer vectors, simplest first: by largest |entry|, then support size.
+
+    Only primitive vectors (gcd of entries 1) are produced, since t·v and v
+    span the same ray. ``max_support`` caps the number of nonzero entries
+    (all of them when d ≤ 6).
+    """
+    if max_support is None:
+        max_support = d if d <= 6 else 2
+    for height in range(1, max_entry + 1):
+        values = [s * k for k in range(1, height + 1) for s in (1, -1)]  # 1, -1, 2, -2, …
+        for support in range(1, min(d, max_support) + 1):
+            for positions in itertools.combinations(range(d), support):
+                for entries in itertools.product(values, repeat=support):
+                    if max(abs(e) for e in entries) != height:
+                        continue
+                    if math.gcd(*entries) != 1:
+                        continue
+                    v = [Fraction(0)] * d
+                    for p, e in zip(positions, entries):
+                        v[p] = Fraction(e)
+                    yield tuple(v)
+
+
+def _structured_directions(block: MLPBlock) -> Iterator[tuple[Fraction, ...]]:
+    """For each neuron i with b_i ≠ 0, the direction −sign(b_i)·w_i, which crosses neuron i."""
+    for w, b in zip(block.w_in, block.b_in):
+        if b != 0 and any(w):
+            yield tuple(-sign(b) * c for c in w)
+
+
+def find_counterexample(block: MLPBlock, directions: Iterable[Sequence[Fraction]] | None = None,
+                        budget: int = 5000) -> Counterexample | None:
+    """A simple exact counterexample, or None if none was found among the directions tried.
+
+    Directions: the given ones, else small-integer directions (at most
+    ``budget``), then one per neuron (−sign(b_i)·w_i), simplest first. Among
+    the directions of the first height that yields a counterexample, the one
+    with the fewest nonzero entries and the simplest scales wins.
+    """
+    require_no_norm(block)
+    if directions is not None:
+        for v in directions:
+            found = counterexample_on_ray(block, v)
+            if found is not None:
+                return found
+        return None
+    best, best_key, best_height = None, None, None
+    for v in itertools.chain(itertools.islice(small_integer_directions(block.d), budget), _structured_directions(block)):
+        height = max(abs(c) for c in v)
+        if best_height is not None and height > best_height:
+            break
+        found = counterexample_on_ray(block, v)
+        if found is None:
+            continue
+        key = (sum(1 for c in v if c), len(found.neurons), _height(found.t1) + _height(found.t2))
+        if best is None or key < best_key:
+            best, best_key, best_height = found, key, height
+    return best
+
+
+# ---------------------------------------------------------------------------
+# many directions: float filter in front of exact signs
+
+def random_directions(d: int, count: int, seed: int) -> list[tuple[Fraction, ...]]:
+    """``count`` seeded Gaussian directions, each float64 read exactly as a rational."""
+    rng = random.Random(seed)
+    return [tuple(Fraction(rng.gauss(0.0, 1.0)) for _ in range(d)) for _ in range(count)]
+
+
+def _slope_signs(block: MLPBlock, directions: Sequence[Sequence[Fraction]]):
+    """Exact signs of ``w_i·v`` for every neuron and direction (numpy filter, exact fallback).
+
+    ``fl(W_f·v)`` with ``W_f = fl(W)`` and v exactly representable differs from
+    ``W·v`` by at most ``γ_{d+1}·(|W_f|·|v|)·(1 + u)``; we use twice that
+    (plus an underflow term). Entries inside the bound are recomputed in ℚ.
+    """
+    import numpy as np
+
+    from geomcheck.search.filter import gamma_bound
+    from geomcheck.search.floats import float_arrays
+
+    arrays = float_arrays(block)
+    w = arrays.w_in
+    vf = np.array([[float(c) for c in v] for v in directions], dtype=np.float64).T   # d × N
+    exact_input = all(Fraction(float(c)) == c for v in directions for c in v)
+    values = w @ vf
+    bounds = 2.0 * gamma_bound(block.d + 2) * (np.abs(w) @ np.abs(vf)) + 2.0**-900
+    signs = np.sign(values).astype(np.int64)
+    undecided = np.abs(values) <= bounds if exact_input else np.ones_like(values, dtype=bool)
+    for i, k in zip(*np.nonzero(undecided)):
+        signs[i, k] = sign(dot(block.w_in[i], directions[k]))
+    return signs
+
+
+def most_crossings(block: MLPBlock, samples: int = 2000, seed: int = 0) -> dict:
+    """The direction, among those tried, whose ray crosses the most neuron boundaries.
+
+    The count for the returned direction is exact; that it is the maximum is
+    an *estimate* unless every cell of the central arrangement
+    ``{w_i·v = 0}`` was visited, which this search does not attempt
+    (maximising the number of strictly satisfied inequalities
+    ``b_i·(w_i·v) < 0`` is a maximum-feasible-subsystem problem).
+    Tried: small-integer directions (up to 5000), one per neuron
+    (−sign(b_i)·w_i), and ``samples`` seeded Gaussian directions.
+    """
+    require_no_norm(block)
+    import numpy as np
+
+    candidates = list(itertools.islice(small_integer_directions(block.d), 5000))
+    candidates += list(_structured_directions(block))
+    candidates += random_directions(block.d, samples, seed)
+    slope = _slope_signs(block, candidates)
+    b = np.array([sign(q) for q in block.b_in], dtype=np.int64)
+    counts = ((slope * b[:, None]) < 0).sum(axis=0)
+    best = int(np.argmax(counts))
+    v = candidates[best]
+    crossings = ray_crossings(block, v)
+    return {"direction": v, "crossings": crossings, "count": sum(len(c.neurons) for c in crossings),
+            "distinct_scales": len(crossings), "tried": len(candidates)}
+
+
+def polysemantic_fraction(block: MLPBlock, count: int, seed: int = 0) -> dict:
+    """Among ``count`` seeded Gaussian directions, how many rays are not region-constant.
+
+    Each direction is decided exactly (its ray is region-constant iff no
+    neuron has ``b_i·(w_i·v) < 0``); the fraction itself is an *estimate* of
+    the Gaussian measure of the complement of the monosemantic cone, reported
+    with a 95% Wilson interval.
+    """
+    require_no_norm(block)
+    import numpy as np
+
+    if count < 1:
+        raise InvalidInput("--fraction: needs at least one direction")
+    directions = random_directions(block.d, count, seed)
+    slope = _slope_signs(block, directions)
+    b = np.array([sign(q) for q in block.b_in], dtype=np.int64)
+    crossing = ((slope * b[:, None]) < 0).any(axis=0)
+    k = int(crossing.sum())
+    return {"directions": count, "seed": seed, "not_constant": k, "fraction": k / count,
+            "wilson95": _wilson(k, count)}
+
+
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+# ---------------------------------------------------------------------------
+# rays through LayerNorm / RMSNorm: the exact ray polynomial per neuron
+
+def normalized_ray_flips(block: MLPBlock, v: Sequence[Fraction]) -> list[tuple[int, Fraction]]:
+    """Neurons whose sign changes on the ray through v under LayerNorm/RMSNorm, with t².
+
+    With ``u = P·v``, ``A = w̃_i·u``, ``N(t) = t²‖u‖² + dε``, neuron i's
+    pre-activation has the sign of ``√d·A·t + b'_i·√N(t)`` and vanishes iff
+    ``q_i(t) = (d·A² − b'_i²·‖u‖²)·t² − b'_i²·d·ε = 0`` with
+    ``sign(A) = −sign(b'_i)``. At ε = 0, ``q_i(t) = c·t²`` has no root t > 0:
+    the sign is constant on the ray (if c = 0 the pre-activation is
+    identically 0 or never 0, also constant). At ε > 0 there is exactly one
+    root ``t² = b'²dε / (dA² − b'²‖u‖²)`` when ``b' ≠ 0``, ``A·b' < 0`` and
+    ``dA² > b'²‖u‖²``, and the sign does change there (q changes sign at a
+    simple root). Returns ``[(i, t_i²)]``.
+    """
+    if not block.norm.scales:
+        raise InvalidInput("normalized_ray_flips: the block has no LayerNorm/RMSNorm")
+    v = block.check_direction(v)
+    u = block.norm.center(v)
+    f = block.folded
+    d = Fraction(block.d)
+    uu = sum((c * c for c in u), Fraction(0))
+    flips = []
+    for i, (w, b) in enumerate(zip(f.weights, f.bias)):
+        a = dot(w, u)
+        quadratic = d * a * a - b * b * uu
+        constant = -b * b * d * block.norm.eps
+        if constant == 0 or quadratic <= 0 or sign(a) * sign(b) >= 0:
+            continue
+        flips.append((i, -constant / quadratic))
+    return flips
+
+
+def ray_is_constant(block: MLPBlock, v: Sequence[Fraction]) -> bool:
+    """Exact: is the ray ``{t·v : t > 0}`` region-constant (one sign pattern)?"""
+    if block.norm.kind == "none":
+        return not ray_crossings(block, v)
+    if not block.norm.scales:
+        raise InvalidInput(f"ray_is_constant: no exact ray analysis for norm kind {block.norm.kind!r}")
+    return not normalized_ray_flips(block, v)
+
+
+def contrast(block: MLPBlock, directions: Sequence[Sequence[Fraction]]) -> dict:
+    """How many directions stay region-constant with the block's norm, and with it dropped.
+
+    Both counts are exact per direction (rays through LayerNorm/RMSNorm: the
+    exact ray polynomial; without: the crossing list). Constant vectors are
+    skipped under LayerNorm (no direction there) and reported.
+    """
+    if block.norm.kind == "none":
+        raise InvalidInput("--contrast: the model has no normalization to drop")
+    dropped = drop_norm(block)
+    with_norm = without = skipped = 0
+    rows = []
+    for v in directions:
+        try:
+            block.check_direction(v)
+        except DegenerateInput:
+            skipped += 1
+            continue
+        a = ray_is_constant(block, v)
+        b = ray_is_constant(dropped, v)
+        with_norm += a
+        without += b
+        rows.append((v, a, b))
+    return {"directions": len(rows), "skipped": skipped, "constant_with_norm": with_norm,
+            "constant_without_norm": without, "rows": rows}
