@@ -55,7 +55,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from geomcheck.checker.core import CheckedModel, rational, rational_vector, register, require, sign
+from geomcheck.checker.core import CheckedModel, rational_vector, register, require
 
 
 def _dot(a, b) -> Fraction:

@@ -7,6 +7,9 @@
   ``v = (1, 0, −1)`` (the picture's diagonal) crosses neuron 0 at t = 1/2 and
   neuron 1 at t = 2: three regions, three different affine maps.
 * ``toy:sphere4`` — d = 4, LayerNorm, five neurons cutting the 2-sphere in ``1⊥``.
+* ``toy:allpoly`` — d = 2, no normalization, three neurons whose all-off
+  region is a bounded triangle around 0: every direction is polysemantic
+  (monosemantic cone = {0}, certified by ``geomcheck counterexample --cone``).
 * ``toy:random?d=8&n=32&seed=0`` — seeded random integer weights (Python's
   ``random.Random``, so identical on every platform); keys ``d``, ``n``,
   ``seed``, ``norm`` (layernorm|rmsnorm|none, default layernorm), ``eps``,
@@ -57,7 +60,28 @@ def _sphere4(norm: str) -> dict:
     )
 
 
+def _allpoly(norm: str) -> dict:
+    """d = 2, three neurons ``w·x − 1`` with w = (−1, 0), (0, −1), (1, 1).
+
+    All three are off exactly on the open triangle ``{x₁ > −1, x₂ > −1,
+    x₁ + x₂ < 1}`` around the origin, which is bounded: every ray leaves it, so
+    without normalization every direction is polysemantic. Rows
+    ``g_i = b_i·w_i = (1, 0), (0, 1), (−1, −1)`` sum to 0 (y = (1, 1, 1)) and
+    have rank 2, so the monosemantic cone is {0}; the augmented rows
+    ``[w_i | b_i]`` have determinant −3 ≠ 0 and every output column is
+    nonzero, so every ray also meets two different affine maps.
+    """
+    return dict(
+        w_in=_ints([[-1, 0], [0, -1], [1, 1]]),
+        b_in=tuple(F(v) for v in (-1, -1, -1)),
+        w_out=_ints([[1, 0, 1], [0, 1, 1]]),
+        b_out=(F(0),) * 2,
+        norm=norm,
+    )
+
+
 _FIXED: dict[str, Callable[[str], dict]] = {
+    "allpoly": lambda norm: _allpoly(norm or "none"),
     "circle3": lambda norm: _circle3(norm or "layernorm"),
     "circle3-noln": lambda norm: _circle3(norm or "none"),
     "sphere4": lambda norm: _sphere4(norm or "layernorm"),
