@@ -99,6 +99,8 @@ def _run_counterexample(args) -> int:
                                                  polysemantic_fraction, ray_crossings, require_no_norm)
 
     block, original = _load(args)
+    if block.norm.kind == "dyt":
+        return _run_dyt(args, block)
     require_no_norm(block)
     payload: dict = {"model": original.name, "d": block.d, "n": block.n,
                      "norm_dropped": args.drop_norm and original.norm.kind != "none"}
@@ -178,6 +180,54 @@ def _human_counterexample(p: dict) -> str:
     return "\n".join(lines)
 
 
+# DyT ------------------------------------------------------------------------------
+
+def _run_dyt(args, block) -> int:
+    from geomcheck.io.vectors import parse_vector
+    from geomcheck.search.dyt import METHOD, analyse_dyt_ray, find_dyt_counterexample
+
+    if args.most_crossings or args.fraction is not None:
+        raise InvalidInput("--most-crossings/--fraction: not available for DyT (use --direction or --contrast)")
+    if args.certificate:
+        raise InvalidInput("--certificate: DyT results are certified by interval arithmetic, not by the exact checker")
+    if args.direction:
+        ray = analyse_dyt_ray(block, block.check_direction(parse_vector(args.direction, block, "--direction"), "--direction"))
+    else:
+        ray = find_dyt_counterexample(block)
+    payload = {"model": block.name, "d": block.d, "n": block.n, "norm": block.norm.describe(), "method": METHOD}
+    if ray is None:
+        payload.update(status="estimate", claim="some direction is polysemantic",
+                       message="no certified counterexample among the small-integer directions tried")
+    else:
+        payload.update(ray.to_json())
+        payload["claim"] = "this direction is monosemantic"
+        if ray.counterexample is not None:
+            payload["status"] = "refuted"
+            payload["message"] = (f"refuted, {METHOD}: the certified patterns at t1 = {payload['scales'][0]} and "
+                                  f"t2 = {payload['scales'][1]} differ and give different affine maps of tanh(alpha·x)")
+        else:
+            payload["status"] = "estimate"
+            payload["message"] = ("no map change found on this ray" + (
+                f" (crossing list complete, {METHOD})" if ray.complete else " (crossing list incomplete)"))
+    emit(args, payload, _human_dyt)
+    return 0
+
+
+def _human_dyt(p: dict) -> str:
+    lines = [f"model       {p['model']}  (d = {p['d']}, n = {p['n']}, {p['norm']})"]
+    if "direction" in p:
+        lines.append(f"direction   ({', '.join(p['direction'])})   crossings isolated on (0, {p['horizon']}], tail certified"
+                     if not p["tail_uncertified"] else f"direction   ({', '.join(p['direction'])})   tail NOT certified for {p['tail_uncertified']}")
+        for c in p["crossings"]:
+            lines.append(f"crossing    neuron {c['neuron']}: exactly one zero in [{c['interval'][0]}, {c['interval'][1]}]")
+        for c in p["undecided"]:
+            lines.append(f"undecided   neuron {c['neuron']} on [{c['interval'][0]}, {c['interval'][1]}]")
+        for s in p["segments"]:
+            lines.append(f"segment     t = {s['witness']:<8} pattern {s['pattern'] or '(uncertified)'}")
+    lines.append(f"{p['status']:<11} {p['message']}")
+    return "\n".join(lines)
+
+
 # --cone -------------------------------------------------------------------------
 
 def _run_cone(args) -> int:
@@ -242,6 +292,8 @@ def _run_contrast(args) -> int:
     block = load_model(args.model)
     if args.directions < 1:
         raise InvalidInput("--directions: must be ≥ 1")
+    if block.norm.kind == "dyt" and args.directions > 50 and not args.direction:
+        args.directions = 50   # each DyT ray costs a certified root isolation
     if args.direction:
         directions = [parse_vector(args.direction, block, "--direction")]
         source = "the given direction"
@@ -254,16 +306,26 @@ def _run_contrast(args) -> int:
         "directions": result["directions"], "skipped": result["skipped"], "source": source,
         "constant_with_norm": result["constant_with_norm"],
         "constant_without_norm": result["constant_without_norm"],
+        "undecided_with_norm": result["undecided_with_norm"],
         "kept": KEPT,
         "status": "proved",
         "message": "each direction decided exactly (with the norm: the ray polynomial "
                    "(d·A² − b'²‖u‖²)·t² − b'²·d·ε per neuron; without: t = −b_i/(w_i·v)); "
                    "the counts are exact for these directions, as a share of all directions an estimate",
     }
+    if block.norm.kind == "dyt":
+        from geomcheck.search.dyt import METHOD
+
+        payload.pop("eps")
+        payload.update(alpha=format_rational(block.norm.alpha), method=METHOD, status="estimate",
+                       message=f"with DyT: a non-constant ray has a certified sign change ({METHOD}); a constant one "
+                               "has a complete certified crossing list; 'undecided' rays had neither. "
+                               "Without the norm: exact. As a share of all directions: an estimate")
     emit(args, payload, lambda p: "\n".join([
-        f"model       {p['model']}  ({p['norm']}, eps = {p['eps']})",
+        f"model       {p['model']}  ({p['norm']}, " + (f"eps = {p['eps']})" if "eps" in p else f"alpha = {p['alpha']})"),
         f"directions  {p['directions']} ({p['source']})" + (f", {p['skipped']} skipped (constant)" if p["skipped"] else ""),
-        f"with norm   {p['constant_with_norm']}/{p['directions']} rays region-constant",
+        f"with norm   {p['constant_with_norm']}/{p['directions']} rays region-constant"
+        + (f" ({p['undecided_with_norm']} undecided)" if p["undecided_with_norm"] else ""),
         f"norm dropped {p['constant_without_norm']}/{p['directions']} rays region-constant",
         f"{p['status']:<11} {p['message']}",
     ]))

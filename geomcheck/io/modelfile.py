@@ -86,7 +86,7 @@ def block_from_dict(data: Any, name: str = "") -> MLPBlock:
         raise ModelFormatError("norm: expected an object like {\"kind\": \"layernorm\", \"eps\": \"0\"}")
     if "kind" not in norm_data:
         raise ModelFormatError("norm.kind: missing (layernorm, rmsnorm or none)")
-    extra = set(norm_data) - {"kind", "eps", "gamma", "beta"}
+    extra = set(norm_data) - {"kind", "eps", "gamma", "beta", "alpha"}
     if extra:
         raise ModelFormatError(f"norm.{sorted(extra)[0]}: unknown key")
     eps = _number(norm_data.get("eps", "0"), "norm.eps")
@@ -97,6 +97,7 @@ def block_from_dict(data: Any, name: str = "") -> MLPBlock:
         eps,
         None if gamma is None else _vector(gamma, "norm.gamma"),
         None if beta is None else _vector(beta, "norm.beta"),
+        None if norm_data.get("alpha") is None else _number(norm_data["alpha"], "norm.alpha"),
     )
     activation = data.get("activation", "relu")
     if not isinstance(activation, str):
@@ -116,7 +117,7 @@ def block_to_dict(block: MLPBlock) -> dict[str, Any]:
     """The exact exchange form: every number a ``"p/q"`` string."""
     vec = lambda v: [format_rational(x) for x in v]  # noqa: E731
     norm = block.norm
-    return {
+    data = {
         "format": FORMAT,
         "name": block.name,
         "norm": {
@@ -131,6 +132,9 @@ def block_to_dict(block: MLPBlock) -> dict[str, Any]:
         "w_out": [vec(r) for r in block.w_out],
         "b_out": vec(block.b_out),
     }
+    if norm.kind == "dyt":  # only DyT carries alpha, so every other kind's canonical text is unchanged
+        data["norm"]["alpha"] = format_rational(norm.alpha)
+    return data
 
 
 def dump_model(block: MLPBlock) -> str:

@@ -10,6 +10,8 @@
 * ``toy:allpoly`` — d = 2, no normalization, three neurons whose all-off
   region is a bounded triangle around 0: every direction is polysemantic
   (monosemantic cone = {0}, certified by ``geomcheck counterexample --cone``).
+* ``toy:dyt3`` — the circle3 weights behind DyT, ``tanh(α·x)`` with α = 1/2
+  (``alpha=p/q`` to change; any toy takes ``norm=dyt&alpha=…``).
 * ``toy:random?d=8&n=32&seed=0`` — seeded random integer weights (Python's
   ``random.Random``, so identical on every platform); keys ``d``, ``n``,
   ``seed``, ``norm`` (layernorm|rmsnorm|none, default layernorm), ``eps``,
@@ -82,6 +84,7 @@ def _allpoly(norm: str) -> dict:
 
 _FIXED: dict[str, Callable[[str], dict]] = {
     "allpoly": lambda norm: _allpoly(norm or "none"),
+    "dyt3": lambda norm: _circle3(norm or "dyt"),
     "circle3": lambda norm: _circle3(norm or "layernorm"),
     "circle3-noln": lambda norm: _circle3(norm or "none"),
     "sphere4": lambda norm: _sphere4(norm or "layernorm"),
@@ -131,6 +134,7 @@ def load_toy(spec: str) -> MLPBlock:
         raise InvalidInput(f"{spec}: cannot read the options after '?' (use key=value&key=value)") from None
     norm = params.pop("norm", "")
     eps = parse_rational(params.pop("eps", "0"), f"{spec}: eps")
+    alpha_text = params.pop("alpha", None)
     activation = params.pop("activation", "relu")
     if name == "random":
         parts = _random(params, spec, norm)
@@ -143,4 +147,11 @@ def load_toy(spec: str) -> MLPBlock:
     kind = parts.pop("norm")
     if kind == "none" and eps:
         raise InvalidInput(f"{spec}: eps makes no sense without a normalization (norm=none)")
-    return MLPBlock(norm=make_normalization(kind, eps), activation=get_activation(activation), name=spec, **parts)
+    if kind == "dyt":
+        alpha = parse_rational(alpha_text or "1/2", f"{spec}: alpha")
+        normalization = make_normalization(kind, eps, alpha=alpha)
+    elif alpha_text is not None:
+        raise InvalidInput(f"{spec}: alpha is a DyT option (add norm=dyt)")
+    else:
+        normalization = make_normalization(kind, eps)
+    return MLPBlock(norm=normalization, activation=get_activation(activation), name=spec, **parts)

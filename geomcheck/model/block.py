@@ -148,6 +148,11 @@ class MLPBlock:
         """Exact pre-activation signs at an input x (through the normalization)."""
         x = self.check_vector(x, "input")
         f = self.folded
+        if not self.norm.exact_signs:
+            raise InvalidInput(
+                f"input: {self.norm.kind} pre-activations are transcendental; their signs are decided by "
+                "certified interval arithmetic (geomcheck.search.dyt), not exactly"
+            )
         if not self.norm.scales:
             return f.signs_at(x)
         u = self.norm.center(x)

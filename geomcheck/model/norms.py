@@ -9,7 +9,10 @@ so after folding γ, β into the next linear map only ``z`` matters. At ε = 0,
 ``z`` lies on the sphere ``‖z‖² = d`` (inside ``1⊥`` for LayerNorm), is
 invariant under ``x ↦ t·x`` for t > 0 and odd under ``x ↦ −x``; it is
 undefined where u = 0 (the zero vector, and constant vectors for LayerNorm).
-``NoNorm`` is the identity: ``z = x``.
+``NoNorm`` is the identity: ``z = x``. ``DyT`` (Dynamic Tanh) is elementwise,
+``z = tanh(α·x)``: not scale invariant, and transcendental, so its signs are
+not decided here but by certified interval arithmetic in
+:mod:`geomcheck.search.dyt` (``exact_signs = False``).
 
 ``z`` itself is irrational in general; this module exposes the exact pieces
 (``u``, ``‖u‖² + dε``) from which signs are decided without square roots.
@@ -22,7 +25,7 @@ from typing import ClassVar, Sequence
 
 from geomcheck.errors import DegenerateInput, ModelFormatError
 
-__all__ = ["Normalization", "LayerNorm", "RMSNorm", "NoNorm", "NORMALIZATIONS", "make_normalization"]
+__all__ = ["Normalization", "LayerNorm", "RMSNorm", "NoNorm", "DyT", "NORMALIZATIONS", "make_normalization"]
 
 Vector = Sequence[Fraction]
 
@@ -32,7 +35,8 @@ class Normalization:
 
     kind: ClassVar[str]
     centers: ClassVar[bool]
-    scales: ClassVar[bool] = True  # divides by the norm (False only for NoNorm)
+    scales: ClassVar[bool] = True  # divides by the norm (False for NoNorm and DyT)
+    exact_signs: ClassVar[bool] = True  # pre-activation signs decidable in ℚ (False for DyT)
 
     def __init__(self, eps: Fraction = Fraction(0), gamma: Vector | None = None, beta: Vector | None = None):
         if eps < 0:
@@ -136,10 +140,51 @@ class NoNorm(Normalization):
         return "none"
 
 
-NORMALIZATIONS: dict[str, type[Normalization]] = {cls.kind: cls for cls in (LayerNorm, RMSNorm, NoNorm)}
+class DyT(Normalization):
+    """Dynamic Tanh, ``γ ⊙ tanh(α·x) + β`` elementwise, α a nonzero scalar.
+
+    Folding is the same as for LayerNorm (``W' = W_in·diag(γ)``,
+    ``b' = W_in·β + b_in``) with ``z = tanh(α·x)``; nothing is centred. Along
+    the ray ``t·v`` neuron i's pre-activation is
+    ``h_i(t) = Σ_j w'_ij·tanh(α·t·v_j) + b'_i``, a transcendental function of t:
+    its zeros are isolated with interval arithmetic, not decided in ℚ.
+    """
+
+    kind = "dyt"
+    centers = False
+    scales = False
+    exact_signs = False
+
+    def __init__(self, eps: Fraction = Fraction(0), gamma: Vector | None = None, beta: Vector | None = None,
+                 alpha: Fraction | None = None):
+        if eps != 0:
+            raise ModelFormatError("norm.eps: DyT has no eps (use alpha)")
+        if alpha is None:
+            raise ModelFormatError("norm.alpha: DyT needs alpha, e.g. \"1/2\"")
+        if alpha == 0:
+            raise ModelFormatError("norm.alpha: must be nonzero (tanh(0·x) = 0 forgets the input)")
+        super().__init__(Fraction(0), gamma, beta)
+        self.alpha = Fraction(alpha)
+
+    def require_defined(self, x: Vector, u: Vector | None = None, what: str = "input") -> None:
+        return None
+
+    def describe(self) -> str:
+        return f"dyt (alpha = {self.alpha})"
+
+    def __repr__(self) -> str:
+        return f"DyT(alpha={self.alpha})"
 
 
-def make_normalization(kind: str, eps: Fraction = Fraction(0), gamma: Vector | None = None, beta: Vector | None = None) -> Normalization:
+NORMALIZATIONS: dict[str, type[Normalization]] = {cls.kind: cls for cls in (LayerNorm, RMSNorm, NoNorm, DyT)}
+
+
+def make_normalization(kind: str, eps: Fraction = Fraction(0), gamma: Vector | None = None, beta: Vector | None = None,
+                       alpha: Fraction | None = None) -> Normalization:
     if kind not in NORMALIZATIONS:
         raise ModelFormatError(f"norm.kind: unknown {kind!r} (known: {', '.join(NORMALIZATIONS)})")
+    if kind == "dyt":
+        return DyT(eps, gamma, beta, alpha)
+    if alpha is not None:
+        raise ModelFormatError(f"norm.alpha: only DyT has alpha, not {kind!r}")
     return NORMALIZATIONS[kind](eps, gamma, beta)

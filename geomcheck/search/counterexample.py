@@ -354,13 +354,14 @@ def contrast(block: MLPBlock, directions: Sequence[Sequence[Fraction]]) -> dict:
     """How many directions stay region-constant with the block's norm, and with it dropped.
 
     Both counts are exact per direction (rays through LayerNorm/RMSNorm: the
-    exact ray polynomial; without: the crossing list). Constant vectors are
-    skipped under LayerNorm (no direction there) and reported.
+    exact ray polynomial; without: the crossing list; DyT: certified interval
+    arithmetic, :mod:`geomcheck.search.dyt`, with "undecided" counted apart).
+    Constant vectors are skipped under LayerNorm (no direction there).
     """
     if block.norm.kind == "none":
         raise InvalidInput("--contrast: the model has no normalization to drop")
     dropped = drop_norm(block)
-    with_norm = without = skipped = 0
+    with_norm = without = skipped = undecided = 0
     rows = []
     for v in directions:
         try:
@@ -368,10 +369,20 @@ def contrast(block: MLPBlock, directions: Sequence[Sequence[Fraction]]) -> dict:
         except DegenerateInput:
             skipped += 1
             continue
-        a = ray_is_constant(block, v)
+        if block.norm.kind == "dyt":
+            # certified roots are certified sign changes; "constant" needs the complete list
+            from geomcheck.search.dyt import analyse_dyt_ray
+
+            ray = analyse_dyt_ray(block, v)
+            a = False if ray.roots else (True if ray.complete else None)
+        else:
+            a = ray_is_constant(block, v)
         b = ray_is_constant(dropped, v)
-        with_norm += a
+        if a is None:
+            undecided += 1
+        else:
+            with_norm += a
         without += b
         rows.append((v, a, b))
     return {"directions": len(rows), "skipped": skipped, "constant_with_norm": with_norm,
-            "constant_without_norm": without, "rows": rows}
+            "constant_without_norm": without, "undecided_with_norm": undecided, "rows": rows}

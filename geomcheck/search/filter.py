@@ -53,6 +53,8 @@ class FilteredSigns:
 def filtered_signs_at_input(block: MLPBlock, x) -> FilteredSigns:
     """Exact signs of the pre-activations at input x, float-filtered."""
     x = block.check_vector(x, "input")
+    if not block.norm.exact_signs:
+        block.signs_at_input(x)  # raises: DyT signs are not exact (geomcheck.search.dyt)
     a = float_arrays(block)
     f = block.folded
     d = block.d

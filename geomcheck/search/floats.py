@@ -79,6 +79,8 @@ def normalize(block: MLPBlock, x: np.ndarray) -> np.ndarray:
     a = float_arrays(block)
     x = np.asarray(x, dtype=np.float64)
     norm = block.norm
+    if norm.kind == "dyt":
+        return a.gamma * np.tanh(float(norm.alpha) * x) + a.beta
     if not norm.scales:
         return x
     eps = float(norm.eps)
