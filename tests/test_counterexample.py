@@ -390,3 +390,14 @@ def test_cli_errors_one_line(argv, fragment):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
+def test_claim_entry_points_for_proofs():
+    from geomcheck.certify.cone import prove_every_direction_polysemantic, refute_minimal_model
+
+    allpoly = prove_every_direction_polysemantic("toy:allpoly")
+    assert allpoly["status"] == "proved" and allpoly["every_direction_changes_map"]
+    assert prove_every_direction_polysemantic("toy:circle3-noln")["status"] == "estimate"
+    minimal = refute_minimal_model()
+    assert minimal["status"] == "refuted"
+    assert minimal["certificate"]["direction"] == ["1"] and minimal["certificate"]["scales"] == ["1/2", "2"]

@@ -59,3 +59,42 @@ def cone_certificate(block: MLPBlock, result) -> dict:
     if result.direction is not None:
         cert["direction"] = _vec(result.direction)
     return cert
+
+
+# --- entry points for proofs/ claims ---------------------------------------------------
+
+def prove_every_direction_polysemantic(model_spec: str = "toy:allpoly") -> dict:
+    """Claim "every nonzero direction of MODEL is polysemantic" (no normalization).
+
+    Returns ``{"status", "certificate", "checker", "every_direction_changes_map"}``;
+    status is "proved" only when the cone is {0} and the checker accepts.
+    """
+    from geomcheck.checker import check_certificate
+    from geomcheck.io.resolve import load_model
+    from geomcheck.search.cone import monosemantic_cone
+
+    block = load_model(model_spec)
+    cert = cone_certificate(block, monosemantic_cone(block))
+    verdict = check_certificate(cert)
+    proved = verdict.accepted and cert["claim"]["verdict"] == "zero"
+    return {"status": "proved" if proved else "estimate", "certificate": cert, "checker": verdict.message,
+            "every_direction_changes_map": bool(cert["claim"].get("every_direction_changes_map"))}
+
+
+def refute_minimal_model(search: bool = False) -> dict:
+    """Claim "direction v of the minimal block is monosemantic", refuted.
+
+    The block is n = d = 1, w = 1, b = −1, w_out = 1, no norm (the hand-proved
+    minimum); with ``search=True`` it is the one hypothesis shrinks to instead
+    (its mirror image w = 1, b = 1, v = −1 in practice). Returns
+    ``{"status", "model", "certificate", "checker"}``.
+    """
+    from geomcheck.checker import check_certificate
+    from geomcheck.search.counterexample import find_counterexample
+    from geomcheck.search.minimal import minimal_block_example, minimal_counterexample
+
+    block = minimal_counterexample()["block"] if search else minimal_block_example()
+    cert = counterexample_certificate(block, find_counterexample(block))
+    verdict = check_certificate(cert)
+    return {"status": "refuted" if verdict.accepted else "estimate", "model": block_to_dict(block),
+            "certificate": cert, "checker": verdict.message}
