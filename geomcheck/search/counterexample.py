@@ -30,12 +30,13 @@ from __future__ import annotations
 import itertools
 import math
 import random
+import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Iterator, Sequence
 
 from geomcheck.errors import DegenerateInput, InvalidInput
-from geomcheck.exact.backend import dot
+from geomcheck.exact.backend import dot, matvec
 from geomcheck.exact.quadratic import simplest_between
 from geomcheck.exact.rationals import format_rational
 from geomcheck.exact.signs import sign
@@ -79,16 +80,51 @@ class RayCrossing:
     neurons: tuple[int, ...]
 
 
-def ray_crossings(block: MLPBlock, v: Sequence[Fraction]) -> list[RayCrossing]:
-    """Exact crossings of the ray through v (no normalization), sorted by t."""
+_FMPQ_CACHE: "weakref.WeakKeyDictionary[MLPBlock, object]" = weakref.WeakKeyDictionary()
+
+
+def exact_slopes(block: MLPBlock, directions: Sequence[Sequence[Fraction]], folded: bool = False) -> list[tuple[Fraction, ...]]:
+    """Exact ``W_in·v`` (or ``w̃·v`` with ``folded``) for each direction, one python-flint product."""
+    rows = block.folded.weights if folded else block.w_in
+    try:
+        import flint
+    except ImportError:
+        return [tuple(dot(w, v) for w in rows) for v in directions]
+    if not directions:
+        return []
+    cache = _FMPQ_CACHE.setdefault(block, {})
+    w = cache.get(folded)
+    if w is None:
+        w = flint.fmpq_mat([[flint.fmpq(c.numerator, c.denominator) for c in row] for row in rows])
+        cache[folded] = w
+    vs = flint.fmpq_mat([[flint.fmpq(Fraction(v[j]).numerator, Fraction(v[j]).denominator) for v in directions]
+                         for j in range(block.d)])
+    product = w * vs
+    n = block.n
+    return [tuple(Fraction(int(product[i, k].p), int(product[i, k].q)) for i in range(n)) for k in range(len(directions))]
+
+
+def ray_crossings(block: MLPBlock, v: Sequence[Fraction], slopes: Sequence[Fraction] | None = None) -> list[RayCrossing]:
+    """Exact crossings of the ray through v (no normalization), sorted by t.
+
+    ``slopes`` (``w_i·v``, exact) may be passed when already computed.
+    """
     require_no_norm(block)
     v = block.check_direction(v)
+    slopes = exact_slopes(block, [v])[0] if slopes is None else slopes
     by_t: dict[Fraction, list[int]] = {}
-    for i, (w, b) in enumerate(zip(block.w_in, block.b_in)):
-        slope = dot(w, v)
+    for i, (slope, b) in enumerate(zip(slopes, block.b_in)):
         if sign(slope) * sign(b) < 0:
             by_t.setdefault(-b / slope, []).append(i)
     return [RayCrossing(t, tuple(ns)) for t, ns in sorted(by_t.items())]
+
+
+def _start_pattern(block: MLPBlock, slopes: Sequence[Fraction]) -> list[str]:
+    """Pattern for small t > 0: h_i(t) = t·(w_i·v) + b_i has the sign of b_i, or of w_i·v when b_i = 0."""
+    return [_SYM[sign(b) or sign(s)] for s, b in zip(slopes, block.b_in)]
+
+
+_SYM = {1: "+", -1: "-", 0: "0"}
 
 
 def _simplest_above(c: Fraction) -> Fraction:
@@ -136,24 +172,55 @@ def _flipped(p: str, q: str) -> tuple[int, ...]:
     return tuple(i for i, (a, b) in enumerate(zip(p, q)) if (a == "+") != (b == "+"))
 
 
-def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction]) -> Counterexample | None:
+def _group_changes_map(block: MLPBlock, neurons: Sequence[int], before: str) -> bool:
+    """Does flipping ``neurons`` (all crossing together) change the map? ``before``: pattern before.
+
+    A crossing neuron has b_i ≠ 0, so for a single neuron the change
+    ``±col_i ⊗ [w_i | b_i]`` is nonzero iff its output column is; groups are
+    decided by :meth:`MLPBlock.map_changes`.
+    """
+    if len(neurons) == 1:
+        i = neurons[0]
+        return any(row[i] for row in block.w_out)
+    after = list(before)
+    for i in neurons:
+        after[i] = "-" if before[i] == "+" else "+"
+    return block.map_changes(before, "".join(after))
+
+
+def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction], slopes: Sequence[Fraction] | None = None) -> Counterexample | None:
     """The simplest adjacent-segment pair of the ray through v whose maps differ, or None.
 
     None means: every segment of this ray has the same affine map (proved,
-    by the exact crossing list and transitivity).
+    by the exact crossing list and transitivity). Patterns are evaluated
+    exactly at the two chosen scales only; which crossings change the map is
+    decided from the crossing list (a crossing neuron goes from sign(b_i) to
+    sign(w_i·v) = −sign(b_i)).
     """
     v = tuple(Fraction(c) for c in v)
-    crossings = ray_crossings(block, v)
+    slopes = exact_slopes(block, [v])[0] if slopes is None else slopes
+    crossings = ray_crossings(block, v, slopes)
     if not crossings:
         return None
-    segments = ray_segments(block, v, crossings)
+    bounds = [Fraction(0)] + [c.t for c in crossings]
+    pattern = _start_pattern(block, slopes)
     best = None
-    for (t1, p1), (t2, p2) in zip(segments, segments[1:]):
-        if block.map_changes(p1, p2):
-            candidate = Counterexample(v, t1, t2, p1, p2, _flipped(p1, p2), tuple(crossings))
-            if best is None or _height(t1) + _height(t2) < _height(best.t1) + _height(best.t2):
-                best = candidate
-    return best
+    for k, crossing in enumerate(crossings):
+        before = "".join(pattern)
+        if _group_changes_map(block, crossing.neurons, before):
+            t1 = simplest_between(bounds[k], bounds[k + 1])
+            t2 = simplest_between(bounds[k + 1], bounds[k + 2]) if k + 2 < len(bounds) else _simplest_above(bounds[k + 1])
+            if best is None or _height(t1) + _height(t2) < _height(best[0]) + _height(best[1]):
+                best = (t1, t2)
+        for i in crossing.neurons:
+            pattern[i] = "-" if pattern[i] == "+" else "+"
+    if best is None:
+        return None
+    t1, t2 = best
+    # the two reported patterns are evaluated afresh, not taken from the bookkeeping above
+    p1 = block.pattern_at_input([t1 * c for c in v])
+    p2 = block.pattern_at_input([t2 * c for c in v])
+    return Counterexample(v, t1, t2, p1, p2, _flipped(p1, p2), tuple(crossings))
 
 
 def small_integer_directions(d: int, max_entry: int = 2, max_support: int | None = None) -> Iterator[tuple[Fraction, ...]]:
@@ -204,16 +271,27 @@ def find_counterexample(block: MLPBlock, directions: Iterable[Sequence[Fraction]
                 return found
         return None
     best, best_key, best_height = None, None, None
-    for v in itertools.chain(itertools.islice(small_integer_directions(block.d), budget), _structured_directions(block)):
-        height = max(abs(c) for c in v)
-        if best_height is not None and height > best_height:
-            break
-        found = counterexample_on_ray(block, v)
-        if found is None:
-            continue
-        key = (sum(1 for c in v if c), len(found.neurons), _height(found.t1) + _height(found.t2))
-        if best is None or key < best_key:
-            best, best_key, best_height = found, key, height
+    tried_since_best = 0
+    candidates = list(itertools.chain(itertools.islice(small_integer_directions(block.d), budget),
+                                      _structured_directions(block)))
+    b_signs = [sign(b) for b in block.b_in]
+    for start in range(0, len(candidates), 256):
+        batch = candidates[start:start + 256]
+        for v, slopes in zip(batch, exact_slopes(block, batch)):
+            height = max(abs(c) for c in v)
+            if best_height is not None and (height > best_height or tried_since_best > 200):
+                return best   # simplest height found; a bounded look further for fewer flips / simpler scales
+            tried_since_best += best is not None
+            if all(sign(s) * b >= 0 for s, b in zip(slopes, b_signs)):
+                continue      # in the monosemantic cone: no crossing at all
+            found = counterexample_on_ray(block, v, slopes)
+            if found is None:
+                continue
+            key = (sum(1 for c in v if c), len(found.neurons), _height(found.t1) + _height(found.t2))
+            if best is None or key < best_key:
+                best, best_key, best_height = found, key, height
+            if key[:2] == (1, 1) and key[2] <= 5:
+                return best   # a basis direction, one neuron, scales like 1/2 and 2: nothing is simpler
     return best
 
 
@@ -241,13 +319,16 @@ def _slope_signs(block: MLPBlock, directions: Sequence[Sequence[Fraction]]):
     arrays = float_arrays(block)
     w = arrays.w_in
     vf = np.array([[float(c) for c in v] for v in directions], dtype=np.float64).T   # d × N
-    exact_input = all(Fraction(float(c)) == c for v in directions for c in v)
+    # a column is filtered only if its direction is exactly a float vector (else the bound does not apply)
+    float_exact = np.array([all(Fraction(float(c)) == c for c in v) for v in directions])
     values = w @ vf
     bounds = 2.0 * gamma_bound(block.d + 2) * (np.abs(w) @ np.abs(vf)) + 2.0**-900
     signs = np.sign(values).astype(np.int64)
-    undecided = np.abs(values) <= bounds if exact_input else np.ones_like(values, dtype=bool)
-    for i, k in zip(*np.nonzero(undecided)):
-        signs[i, k] = sign(dot(block.w_in[i], directions[k]))
+    undecided = (np.abs(values) <= bounds) | ~float_exact[None, :]
+    columns = [int(k) for k in np.flatnonzero(undecided.any(axis=0))]
+    for k, slopes in zip(columns, exact_slopes(block, [directions[k] for k in columns])):
+        for i in np.flatnonzero(undecided[:, k]):
+            signs[i, k] = sign(slopes[i])
     return signs
 
 
@@ -273,6 +354,17 @@ def most_crossings(block: MLPBlock, samples: int = 2000, seed: int = 0) -> dict:
     counts = ((slope * b[:, None]) < 0).sum(axis=0)
     best = int(np.argmax(counts))
     v = candidates[best]
+    # a simpler direction with as many crossings: v rounded to integers of growing size
+    top = max(abs(c) for c in v)
+    rounded = []
+    for size in range(1, 65):
+        r = tuple(Fraction(round(c / top * size)) for c in v)
+        if any(r) and r not in rounded:
+            rounded.append(r)
+    for r, slopes in zip(rounded, exact_slopes(block, rounded)):
+        if sum(1 for s, b in zip(slopes, block.b_in) if sign(s) * sign(b) < 0) >= counts[best]:
+            v = r
+            break
     crossings = ray_crossings(block, v)
     return {"direction": v, "crossings": crossings, "count": sum(len(c.neurons) for c in crossings),
             "distinct_scales": len(crossings), "tried": len(candidates)}
@@ -331,8 +423,7 @@ def normalized_ray_flips(block: MLPBlock, v: Sequence[Fraction]) -> list[tuple[i
     d = Fraction(block.d)
     uu = sum((c * c for c in u), Fraction(0))
     flips = []
-    for i, (w, b) in enumerate(zip(f.weights, f.bias)):
-        a = dot(w, u)
+    for i, (a, b) in enumerate(zip(exact_slopes(block, [u], folded=True)[0], f.bias)):
         quadratic = d * a * a - b * b * uu
         constant = -b * b * d * block.norm.eps
         if constant == 0 or quadratic <= 0 or sign(a) * sign(b) >= 0:
