@@ -401,3 +401,20 @@ def test_claim_entry_points_for_proofs():
     minimal = refute_minimal_model()
     assert minimal["status"] == "refuted"
     assert minimal["certificate"]["direction"] == ["1"] and minimal["certificate"]["scales"] == ["1/2", "2"]
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_three_rank_implementations_agree(data):
+    """Checker (fraction-free integers), exact kernel (Fractions) and search (python-flint) ranks agree."""
+    from geomcheck.checker.cone import _rank as checker_rank
+    from geomcheck.search.cone import rank as flint_rank, rref as flint_rref
+    from geomcheck.exact.linalg import rref as fraction_rref
+
+    rows_n, cols = data.draw(st.integers(1, 6)), data.draw(st.integers(1, 5))
+    base = [data.draw(vectors(cols, max_num=4, max_den=3)) for _ in range(data.draw(st.integers(1, rows_n)))]
+    # add dependent rows so that rank deficiency actually happens
+    rows = base + [tuple(a + F(2) * b for a, b in zip(base[0], base[-1])) for _ in range(rows_n - len(base))]
+    r = rank(rows, cols)
+    assert checker_rank(rows, cols) == r == flint_rank(rows, cols)
+    assert flint_rref(rows, cols) == fraction_rref(rows, cols)

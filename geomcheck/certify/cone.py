@@ -45,6 +45,8 @@ def every_direction_changes_map(block: MLPBlock, result) -> bool:
     if result.dimension != 0:
         return False
     keys = sorted(result.rows)
+    if len(keys) > block.d + 1:
+        return False      # more than d + 1 rows in ℚ^{d+1} cannot be independent
     augmented = [tuple(block.w_in[i]) + (block.b_in[i],) for i in keys]
     return rank(augmented, block.d + 1) == len(keys) and all(any(row[i] for row in block.w_out) for i in keys)
 

@@ -53,6 +53,7 @@ Verified, and why it suffices:
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 from geomcheck.checker.core import CheckedModel, rational_vector, register, require
@@ -62,20 +63,40 @@ def _dot(a, b) -> Fraction:
     return sum((x * y for x, y in zip(a, b)), Fraction(0))
 
 
+def _integer_row(row) -> list[int]:
+    """The row times the lcm of its denominators (scaling a row keeps the rank)."""
+    lcm = 1
+    for q in row:
+        lcm = lcm * q.denominator // math.gcd(lcm, q.denominator)
+    return [int(q * lcm) for q in row]
+
+
 def _rank(rows, width: int) -> int:
-    """Exact rank by Gaussian elimination over ℚ."""
-    m = [list(r) for r in rows]
+    """Exact rank: fraction-free Gaussian elimination on integer rows.
+
+    Row operations ``r ← p·r − a·pivot_row`` (p the pivot entry, a ≠ 0 the
+    entry below it) keep the row space, and dividing a row by the gcd of its
+    entries keeps it too; both stay in ℤ, so no rounding can occur.
+    """
+    m = [_integer_row(r) for r in rows]
     rank = 0
     for c in range(width):
         pivot = next((i for i in range(rank, len(m)) if m[i][c] != 0), None)
         if pivot is None:
             continue
         m[rank], m[pivot] = m[pivot], m[rank]
+        p = m[rank][c]
         for i in range(rank + 1, len(m)):
-            if m[i][c] != 0:
-                factor = m[i][c] / m[rank][c]
-                m[i] = [a - factor * b for a, b in zip(m[i], m[rank])]
+            a = m[i][c]
+            if a:
+                new = [p * x - a * y for x, y in zip(m[i], m[rank])]
+                g = 0
+                for x in new:
+                    g = math.gcd(g, x)
+                m[i] = [x // g for x in new] if g > 1 else new
         rank += 1
+        if rank == len(m):
+            break
     return rank
 
 
@@ -138,7 +159,7 @@ def check_cone(cert: dict, model: CheckedModel) -> str:
         if claim.get("every_direction_changes_map"):
             keys = sorted(rows)
             augmented = [tuple(model.w_in[i]) + (model.b_in[i],) for i in keys]
-            require(_rank(augmented, d + 1) == len(keys), "claim.every_direction_changes_map",
+            require(len(keys) <= d + 1 and _rank(augmented, d + 1) == len(keys), "claim.every_direction_changes_map",
                     "the augmented rows [w_i | b_i] are not linearly independent")
             require(all(any(row[i] for row in model.w_out) for i in keys), "claim.every_direction_changes_map",
                     "some constraining neuron has a zero output column")

@@ -266,14 +266,26 @@ def _run_cone(args) -> int:
     return 0
 
 
+def _short(label: str, values) -> str:
+    """Long lists are summarised in the table (--json has them in full)."""
+    if isinstance(values, str):
+        return f"{label:<11} {values}"
+    text = ", ".join(map(str, values))
+    if len(text) > 120:
+        text = f"{len(values)} entries, see --json"
+    return f"{label:<11} {text}"
+
+
 def _human_cone(p: dict) -> str:
     lines = [f"model       {p['model']}  (d = {p['d']}, n = {p['n']}, {len(p['constraining_neurons'])} neurons with b ≠ 0)"]
     if p.get("kept"):
         lines.append(f"drop-norm   {p['kept']}")
     lines += [
         f"cone        {{v : b_i·(w_i·v) ≥ 0}}: dimension {p['dimension']} (lineality {p['lineality_dimension']})",
-        f"equalities  {p['equalities'] or 'none'}" + (f"   y = ({', '.join(p['y'])})" if p["y"] else ""),
+        _short("equalities", p["equalities"] or "none"),
     ]
+    if p["y"]:
+        lines.append(_short("y", p["y"]))
     if p["direction"]:
         lines.append(f"interior    ({', '.join(p['direction'])})")
     lines += [f"checker     {p['certificate']['message']}", f"{p['status']:<11} {p['message']}"]
@@ -342,6 +354,8 @@ def _run_search(args) -> int:
         raise InvalidInput("--search takes no MODEL: it searches small integer blocks")
     if not 1 <= args.max_d <= 6:
         raise InvalidInput("--max-d: must be between 1 and 6")
+    if args.examples is not None and args.examples < 1:
+        raise InvalidInput("--examples: must be ≥ 1")
     if args.norm == "none":
         k = args.examples or 500
         r = minimal_counterexample(args.max_d, k)
