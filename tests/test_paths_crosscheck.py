@@ -180,3 +180,26 @@ def test_filtered_equals_exact_on_random_blocks(block, data):
     except PathThroughUndefined:
         return
     assert_identical(exact, analyse_path_fast(block, spec))
+
+
+@pytest.mark.parametrize("spec", ["toy:random?d=6&n=30&seed=1", "toy:random?d=6&n=30&seed=1&norm=none",
+                                  "toy:random?d=6&n=30&seed=1&eps=1/10&norm=rmsnorm"])
+def test_batch_estimates_match_exact_counts(spec):
+    import numpy as np
+
+    from geomcheck.search.paths import analyse_paths_batch
+
+    block = load_model(spec)
+    rng = np.random.default_rng(0)
+    X = rng.integers(-5, 6, size=(40, 6)).astype(float)
+    V = rng.integers(-5, 6, size=(40, 6)).astype(float)
+    batch = analyse_paths_batch(block, X, V, chunk=16)
+    assert batch.status == "estimate"
+    for k in range(40):
+        try:
+            a = analyse_path(block, PathSpec.superposition([F(int(t)) for t in X[k]], [F(int(t)) for t in V[k]]))
+        except PathThroughUndefined:
+            continue
+        assert batch.counts[k] == sum(len(c.neurons) for c in a.crossings if c.at > 0)
+        first = [c for c in a.crossings if c.at > 0]
+        assert (batch.first[k] == np.inf) if not first else abs(batch.first[k] - float(first[0].at)) < 1e-9

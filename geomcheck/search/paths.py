@@ -278,3 +278,93 @@ def _line_by_dot(block: MLPBlock, coef, i: int) -> tuple[Fraction, Fraction]:
     if not coef.scales:
         alpha += f.bias[i]
     return alpha, beta
+
+
+# ---------------------------------------------------------------------------
+# many paths through one layer
+# ---------------------------------------------------------------------------
+
+@dataclass
+class BatchResult:
+    """Float estimates for m paths ``bases[k] + λ·directions[k]``, λ ∈ (start, end).
+
+    ``counts[k]``: number of neuron zeros (with multiplicity over neurons, i.e. neuron
+    flips) found on path k; ``first[k]``: the smallest such λ (``inf`` if none);
+    ``first_neuron[k]``: its neuron (−1 if none). ``status`` is ``"estimate"``:
+    these come from float64 roots with no error bound. Pass a path to
+    :func:`analyse_path_fast` for the exact, proved answer.
+    """
+
+    counts: np.ndarray
+    first: np.ndarray
+    first_neuron: np.ndarray
+    status: str = "estimate"
+
+
+def analyse_paths_batch(block: MLPBlock, bases, directions, start: float = 0.0, end: float | None = None,
+                        chunk: int = 256) -> BatchResult:
+    """Many paths through one layer with two matrix products per chunk (float64 estimate).
+
+    ``bases`` and ``directions`` are m × d arrays (rays: bases = 0, start = 0).
+    For each path and neuron the crossing quadratic ``q = a·λ² + b·λ + c``
+    (module :mod:`geomcheck.geometry.paths`) is formed from ``α = W̃·P·x₀``,
+    ``β = W̃·P·v`` and the norms, its real roots in (start, end) that satisfy
+    ``sign(α + βλ) = −sign(b')`` are counted, and the first is kept.
+    """
+    a = float_arrays(block)
+    X = np.asarray(bases, dtype=np.float64)
+    V = np.asarray(directions, dtype=np.float64)
+    if X.ndim != 2 or X.shape != V.shape or X.shape[1] != block.d:
+        from geomcheck.errors import InvalidInput
+
+        raise InvalidInput(f"bases/directions: expected two m × {block.d} arrays of the same shape")
+    m = X.shape[0]
+    d = block.d
+    hi = np.inf if end is None else float(end)
+    counts = np.zeros(m, dtype=np.int64)
+    first = np.full(m, np.inf)
+    first_neuron = np.full(m, -1, dtype=np.int64)
+    b = a.folded_b
+    b2 = b * b
+    Wt = np.ascontiguousarray(a.folded_w.T)
+    eps = float(block.norm.eps)
+    for lo_k in range(0, m, chunk):
+        Xc, Vc = X[lo_k:lo_k + chunk], V[lo_k:lo_k + chunk]
+        if block.norm.centers:
+            Xc = Xc - Xc.mean(axis=1, keepdims=True)
+            Vc = Vc - Vc.mean(axis=1, keepdims=True)
+        k = Xc.shape[0]
+        AB = np.concatenate([Xc, Vc]) @ Wt  # one product for α and β
+        alpha, beta = AB[:k], AB[k:]
+        if block.norm.scales:
+            n0 = (Xc * Xc).sum(axis=1, keepdims=True) + d * eps
+            n1 = (Xc * Vc).sum(axis=1, keepdims=True)
+            n2 = (Vc * Vc).sum(axis=1, keepdims=True)
+            qa = d * beta * beta - b2 * n2
+            qb = 2 * (d * alpha * beta - b2 * n1)
+            qc = d * alpha * alpha - b2 * n0
+        else:
+            alpha = alpha + b
+            qa, qb, qc = np.zeros_like(alpha), beta, alpha
+        disc = qb * qb - 4 * qa * qc
+        with np.errstate(divide="ignore", invalid="ignore"):
+            root = np.sqrt(np.maximum(disc, 0.0))
+            # stable quadratic formula: t = −(b + sign(b)·√disc)/2, roots t/a and c/t
+            t = -0.5 * (qb + np.copysign(root, qb))
+            r1 = np.where(qa != 0, t / qa, np.where(qb != 0, -qc / qb, np.nan))
+            r2 = np.where((qa != 0) & (t != 0), qc / t, np.nan)
+        real = disc >= 0
+        best = np.full(alpha.shape, np.inf)
+        total = np.zeros(k, dtype=np.int64)
+        for r in (r1, r2):
+            ok = real & (r > start) & (r < hi)
+            if block.norm.scales:
+                side = np.sign(alpha + beta * r)
+                ok &= (side == -np.sign(b)) | (b == 0)
+            total += ok.sum(axis=1)
+            best = np.where(ok & (r < best), r, best)
+        counts[lo_k:lo_k + k] = total
+        idx = best.argmin(axis=1)
+        first[lo_k:lo_k + k] = best[np.arange(k), idx]
+        first_neuron[lo_k:lo_k + k] = np.where(np.isfinite(first[lo_k:lo_k + k]), idx, -1)
+    return BatchResult(counts, first, first_neuron)
