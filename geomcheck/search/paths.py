@@ -262,11 +262,25 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
         notes.append("ray at eps = 0: every crossing polynomial is q_i(λ) = a_i·λ² (its λ¹ and λ⁰ "
                      "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
     signs = constant_sign.tolist()
+    root_d = math.sqrt(block.d)
+    float_lines = {i: (float(al), float(be), float(bias[i])) for i, (al, be) in lines.items()}
 
     def sign_on_domain(i: int, lam: Fraction) -> int:
-        if i in lines:
-            return exact_sign(coef, *lines[i], bias[i], lam)
-        return signs[i]
+        if i not in lines:
+            return signs[i]
+        # t = √d·(α + βλ) + b'·√N(λ): every input correctly rounded, a handful of operations;
+        # 32u relative to the sum of magnitudes is a safe bound, the exact sign decides the rest
+        al, be, b = float_lines[i]
+        lf = float(lam)
+        if coef.scales:
+            nf = float(coef.N(lam))
+            x, y = root_d * (al + be * lf), b * math.sqrt(nf)
+            t, size = x + y, root_d * (abs(al) + abs(be * lf)) + abs(y)
+        else:
+            t, size = al + be * lf, abs(al) + abs(be * lf)
+        if abs(t) > 32 * _U * size + _TINY:
+            return 1 if t > 0 else -1
+        return exact_sign(coef, *lines[i], bias[i], lam)
 
     return assemble_analysis(block, spec, coef, zeros, sign_on_domain, lines, notes)
 
