@@ -60,10 +60,6 @@ def _float(q: Fraction) -> float:
     return float(q)
 
 
-def _vec(values: Sequence[Fraction]) -> np.ndarray:
-    return np.array([float(v) for v in values], dtype=np.float64)
-
-
 # ---------------------------------------------------------------------------
 # exact rows, cached per block: integer rows with one denominator per row
 # ---------------------------------------------------------------------------
@@ -95,16 +91,11 @@ def _row(cache: _IntegerRows, block: MLPBlock, i: int) -> tuple[list[int], int]:
     return cache.rows[i], cache.dens[i]
 
 
-def _integer_vector(v: Sequence[Fraction]) -> tuple[list[int], int]:
-    den = math.lcm(*(x.denominator for x in v))
-    return [x.numerator * (den // x.denominator) for x in v], den
-
-
 def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tuple[Fraction, Fraction]]:
     """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached rows)."""
     cache = _integer_rows(block)
-    ui, ud = _integer_vector(coef.u0)
-    wi, wd = _integer_vector(coef.w)
+    ui, ud = coef.u0_int, coef.u0_den
+    wi, wd = coef.w_int, coef.w_den
     bias = block.folded.bias
     out = {}
     for i in neurons:
@@ -137,6 +128,19 @@ def _mr_div(x, rx, y, ry):
     return m, (rx + np.abs(m) * ry) / (y - ry) + 2 * _U * np.abs(m)
 
 
+_NORM_CACHE: "weakref.WeakKeyDictionary[MLPBlock, np.ndarray]" = weakref.WeakKeyDictionary()
+
+
+def _row_norms(block: MLPBlock) -> np.ndarray:
+    """Upper bounds of ‖w̃_i‖₂ (float64 rows; inflated for the rounding of the rows and the sum)."""
+    cached = _NORM_CACHE.get(block)
+    if cached is None:
+        a = float_arrays(block)
+        cached = np.sqrt(np.einsum("ij,ij->i", a.folded_w, a.folded_w)) * (1 + 4 * gamma_bound(block.d + 4))
+        _NORM_CACHE[block] = cached
+    return cached
+
+
 def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray, np.ndarray]:
     """``(candidate mask, constant sign)`` per neuron; the sign is valid where the mask is False.
 
@@ -147,12 +151,18 @@ def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray
     d = block.d
     n = block.n
     k = gamma_bound(d + 4) * _SAFETY
-    u0 = _vec(coef.u0)
-    w = _vec(coef.w)
-    alpha = a.folded_w @ u0
-    beta = a.folded_w @ w
-    r_alpha = k * (a.abs_folded_w @ np.abs(u0)) + _TINY
-    r_beta = k * (a.abs_folded_w @ np.abs(w)) + _TINY
+    # integer → float and the division: two roundings per entry, inside γ_{d+4}
+    u0 = np.array([float(v) for v in coef.u0_int]) / float(coef.u0_den)
+    w = np.array([float(v) for v in coef.w_int]) / float(coef.w_den)
+    # one product for α and β; the error bound γ·(|W̃|·|u|) ≤ γ·‖w̃_i‖·‖u‖ (Cauchy–Schwarz) needs no
+    # second product: row norms are cached per block, both norms are inflated upper bounds
+    both = a.folded_w @ np.stack([u0, w], axis=1)
+    alpha, beta = both[:, 0], both[:, 1]
+    rows = _row_norms(block)
+    norm_u0 = math.sqrt(float(np.dot(u0, u0))) * (1 + 4 * gamma_bound(d + 2))
+    norm_w = math.sqrt(float(np.dot(w, w))) * (1 + 4 * gamma_bound(d + 2))
+    r_alpha = k * rows * norm_u0 + _TINY
+    r_beta = k * rows * norm_w + _TINY
     if not coef.scales:
         alpha, r_alpha = _mr_add(alpha, r_alpha, a.folded_b, k * np.abs(a.folded_b))
         tau, r_tau = np.zeros(n), np.zeros(n)
