@@ -15,12 +15,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
+# BLAS threads before numpy loads: default 1 (a shared 2-core machine makes threaded BLAS
+# 20× slower on matrix-vector products); --threads N or GEOMCHECK_BENCH_THREADS=N to change
+_threads = os.environ.get("GEOMCHECK_BENCH_THREADS") or (sys.argv[sys.argv.index("--threads") + 1]
+                                                       if "--threads" in sys.argv else "1")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, _threads)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -73,6 +81,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=3072)
     p.add_argument("--paths", type=int, default=1000)
     p.add_argument("--samples", type=int, default=10000)
+    p.add_argument("--threads", default="1", help="BLAS threads (set before numpy loads)")
     args = p.parse_args()
     d, n = args.d, args.n
     rng = np.random.default_rng(0)
@@ -119,6 +128,7 @@ def main() -> None:
     flops = 2 * (2 * m) * d * n
     fraction = t_mm / t_batch
 
+    print(f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}")
     print(f"layer d = {d}, n = {n}, LayerNorm eps = 1e-5; setup (Fractions, exact fold, float copies) {setup:.1f} s")
     print(f"{'path':<30} {'crossings':>9} {'float roots':>11} {'sampled flips':>13} {'exact cold':>10} "
           f"{'exact':>9} {'float':>9} {'sampling':>9}")
@@ -136,7 +146,7 @@ def main() -> None:
         "arc_sampling_over_exact": round(arc["sampling_over_exact"], 3),
         "crossings": rows[0][1], "batched_paths_per_s": round(m / t_batch, 1),
         "batched_fraction_of_matmul": round(fraction, 3), "matmul_gflops": round(flops / t_mm / 1e9, 2),
-        "setup_s": round(setup, 2),
+        "setup_s": round(setup, 2), "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
     }))
 
 
