@@ -418,3 +418,30 @@ def test_three_rank_implementations_agree(data):
     r = rank(rows, cols)
     assert checker_rank(rows, cols) == r == flint_rank(rows, cols)
     assert flint_rref(rows, cols) == fraction_rref(rows, cols)
+
+
+@settings(max_examples=30)
+@given(data=st.data())
+def test_ray_helpers_agree_with_the_path_engine(data):
+    """Independent routes: my no-norm crossing list / ε-ray flips vs geometry.paths.analyse_path on rays."""
+    from geomcheck.exact.quadratic import real_roots
+    from geomcheck.geometry.paths import PathSpec, analyse_path
+
+    block = data.draw(blocks())
+    v = data.draw(vectors(block.d))
+    assume(any(v) and not (block.norm.centers and len(set(v)) == 1))
+    analysis = analyse_path(block, PathSpec.ray(v))
+    if block.norm.kind == "none":
+        mine = ray_crossings(block, v)
+        assert [c.neurons for c in mine] == [c.neurons for c in analysis.crossings]
+        assert all(c.at == m.t for c, m in zip(analysis.crossings, mine))
+        ce = counterexample_on_ray(block, v)
+        assert (ce is not None) == any(c.map_changes for c in analysis.crossings)
+    else:
+        flips = normalized_ray_flips(block, v)
+        assert sorted(i for i, _ in flips) == sorted(i for c in analysis.crossings for i in c.neurons)
+        for i, t_squared in flips:
+            at = next(c.at for c in analysis.crossings if i in c.neurons)
+            assert at == real_roots(F(1), F(0), -t_squared)[-1]      # exact: t* = +√(t*²)
+        if block.norm.eps == 0:
+            assert not flips and not analysis.crossings

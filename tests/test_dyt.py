@@ -136,3 +136,14 @@ def test_cli_dyt_json(capsys):
     payload = json.loads(capsys.readouterr().out)
     assert payload["status"] == "refuted" and payload["method"] == "certified (interval arithmetic)"
     assert payload["scales"] == ["1/2", "3"] and payload["neurons"] == [0]
+
+
+def test_exact_engines_refuse_dyt():
+    """The exact path engine would otherwise read DyT as 'no normalization'."""
+    from geomcheck.geometry.paths import PathSpec, analyse_path
+
+    block = load_model("toy:dyt3")
+    with pytest.raises(InvalidInput, match="dyt"):
+        analyse_path(block, PathSpec.ray((F(1), F(0), F(-1))))
+    assert main(["counterexample", "toy:dyt3", "--cone"]) == 2       # the cone is a no-norm notion
+    assert main(["ray", "toy:dyt3", "--direction", "1,0,-1"]) == 2

@@ -228,6 +228,10 @@ def _centre_integers(ints: tuple[int, ...], den: int, centers: bool) -> tuple[tu
 def path_coefficients(block: MLPBlock, spec: PathSpec) -> PathCoefficients:
     block.check_vector(spec.base, "base")
     block.check_vector(spec.direction, "direction")
+    if not block.norm.exact_signs:
+        # DyT (tanh) crossings are transcendental: geomcheck.search.dyt isolates them with interval arithmetic
+        raise InvalidInput(f"model: the exact path engine does not handle norm kind {block.norm.kind!r} "
+                           "(use geomcheck counterexample MODEL --direction V for certified DyT rays)")
     d = block.d
     xi, xd = _integer_vector(spec.base)
     vi, vd = _integer_vector(spec.direction)
