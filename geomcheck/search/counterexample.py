@@ -188,7 +188,8 @@ def _group_changes_map(block: MLPBlock, neurons: Sequence[int], before: str) -> 
     return block.map_changes(before, "".join(after))
 
 
-def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction], slopes: Sequence[Fraction] | None = None) -> Counterexample | None:
+def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction], slopes: Sequence[Fraction] | None = None,
+                          verify: bool = True) -> Counterexample | None:
     """The simplest adjacent-segment pair of the ray through v whose maps differ, or None.
 
     None means: every segment of this ray has the same affine map (proved,
@@ -207,20 +208,24 @@ def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction], slopes: Sequen
     best = None
     for k, crossing in enumerate(crossings):
         before = "".join(pattern)
+        for i in crossing.neurons:
+            pattern[i] = "-" if pattern[i] == "+" else "+"
         if _group_changes_map(block, crossing.neurons, before):
             t1 = simplest_between(bounds[k], bounds[k + 1])
             t2 = simplest_between(bounds[k + 1], bounds[k + 2]) if k + 2 < len(bounds) else _simplest_above(bounds[k + 1])
             if best is None or _height(t1) + _height(t2) < _height(best[0]) + _height(best[1]):
-                best = (t1, t2)
-        for i in crossing.neurons:
-            pattern[i] = "-" if pattern[i] == "+" else "+"
+                best = (t1, t2, before, "".join(pattern))
     if best is None:
         return None
-    t1, t2 = best
-    # the two reported patterns are evaluated afresh, not taken from the bookkeeping above
-    p1 = block.pattern_at_input([t1 * c for c in v])
-    p2 = block.pattern_at_input([t2 * c for c in v])
+    t1, t2, p1, p2 = best
+    if verify:
+        p1, p2 = verify_patterns(block, v, t1, t2)
     return Counterexample(v, t1, t2, p1, p2, _flipped(p1, p2), tuple(crossings))
+
+
+def verify_patterns(block: MLPBlock, v: Sequence[Fraction], t1: Fraction, t2: Fraction) -> tuple[str, str]:
+    """The patterns at t₁·v and t₂·v, evaluated afresh (not from the crossing bookkeeping)."""
+    return block.pattern_at_input([t1 * c for c in v]), block.pattern_at_input([t2 * c for c in v])
 
 
 def small_integer_directions(d: int, max_entry: int = 2, max_support: int | None = None) -> Iterator[tuple[Fraction, ...]]:
@@ -270,6 +275,17 @@ def find_counterexample(block: MLPBlock, directions: Iterable[Sequence[Fraction]
             if found is not None:
                 return found
         return None
+    best = _best_counterexample(block, budget)
+    if best is None:
+        return None
+    p1, p2 = verify_patterns(block, best.direction, best.t1, best.t2)
+    if (p1, p2) != (best.pattern1, best.pattern2):   # the bookkeeping and the evaluation must agree
+        raise AssertionError(f"internal: crossing bookkeeping gave {best.pattern1}/{best.pattern2}, evaluation {p1}/{p2}")
+    return best
+
+
+def _best_counterexample(block: MLPBlock, budget: int) -> Counterexample | None:
+    """The search behind :func:`find_counterexample` (patterns from the crossing list, unverified)."""
     best, best_key, best_height = None, None, None
     tried_since_best = 0
     candidates = list(itertools.chain(itertools.islice(small_integer_directions(block.d), budget),
@@ -284,7 +300,7 @@ def find_counterexample(block: MLPBlock, directions: Iterable[Sequence[Fraction]
             tried_since_best += best is not None
             if all(sign(s) * b >= 0 for s, b in zip(slopes, b_signs)):
                 continue      # in the monosemantic cone: no crossing at all
-            found = counterexample_on_ray(block, v, slopes)
+            found = counterexample_on_ray(block, v, slopes, verify=False)
             if found is None:
                 continue
             key = (sum(1 for c in v if c), len(found.neurons), _height(found.t1) + _height(found.t2))
