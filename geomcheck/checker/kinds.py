@@ -1,3 +1,4 @@
 """Imports every certificate-kind module so each registers its check."""
 
 # one line per kind module (keep sorted)
+from geomcheck.checker import path  # noqa: F401
