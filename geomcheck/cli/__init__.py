@@ -23,6 +23,7 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES = (
     "geomcheck.cli.model_cmd",
     "geomcheck.cli.check_cmd",
+    "geomcheck.cli.prove_cmd",
 )
 
 # A value that starts with '-' followed by a digit or '.': a negative number or vector.
