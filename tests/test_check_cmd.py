@@ -12,7 +12,7 @@ import pytest
 
 from geomcheck.cli import main
 from geomcheck.io import load_model
-from tests.certbuild import build_path_certificate
+from certbuild import build_path_certificate
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from geomcheck.checker.path import sign_three
 from geomcheck.exact.quadratic import QuadraticRoot
 from geomcheck.exact.signs import sign_three_term
 from geomcheck.io import load_model
-from tests.certbuild import build_path_certificate, path_facts
+from certbuild import build_path_certificate, path_facts
 
 
 def accepted(cert):
@@ -123,3 +123,43 @@ def test_builder_certificates_are_accepted(base, direction, seed, norm):
 @given(*[st.integers(-6, 6)] * 3, *[st.integers(0, 12)] * 2)
 def test_sign_three_matches_the_kernel(a, b, c, d1, d2):
     assert sign_three(F(a), F(b), F(d1), F(c), F(d2)) == sign_three_term(F(a), F(b), F(d1), F(c), F(d2))
+
+
+# --- the real engine (geomcheck.geometry.paths) against the checker and the builder -------------------------
+from geomcheck.certify.path import path_certificate  # noqa: E402
+from geomcheck.geometry.paths import PathSpec, PathThroughUndefined, analyse_path  # noqa: E402
+
+
+def _facts(cert):
+    return ([c["neurons"] for c in cert["crossings"]], [c["map_changes"] for c in cert["crossings"]],
+            [s["pattern"] for s in cert["segments"]], cert["claim"], cert.get("critical_norms"), cert.get("constant_above"))
+
+
+@pytest.mark.parametrize("spec,path,builder_args", [
+    ("toy:circle3-noln", PathSpec.ray((1, 0, -1)), ((0, 0, 0), (1, 0, -1), 0, None, False, False)),
+    ("toy:circle3", PathSpec.ray((1, 0, -1)), ((0, 0, 0), (1, 0, -1), 0, None, False, False)),
+    ("toy:circle3?eps=1/100", PathSpec.ray((1, 0, -1)), ((0, 0, 0), (1, 0, -1), 0, None, False, False)),
+    ("toy:circle3", PathSpec.superposition((1, 0, -1), (0, 1, -1)), ((1, 0, -1), (0, 1, -1), 0, None, True, False)),
+    ("toy:sphere4", PathSpec.arc((2, -1, 0, -1), (-1, 1, 2, -2)), ((2, -1, 0, -1), (-3, 2, 2, -1), 0, 1, True, True)),
+])
+def test_engine_and_builder_certify_the_same_facts(spec, path, builder_args):
+    block = load_model(spec)
+    engine = path_certificate(block, analyse_path(block, path))
+    builder = build_path_certificate(block, *builder_args, critical_norms="critical_norms" in engine)
+    accepted(engine)
+    accepted(builder)
+    assert _facts(engine) == _facts(builder)
+
+
+@given(st.lists(st.integers(-4, 4), min_size=5, max_size=5), st.lists(st.integers(-4, 4), min_size=5, max_size=5),
+       st.integers(0, 3), st.sampled_from(["layernorm", "rmsnorm", "none"]), st.sampled_from(["0", "1/50"]),
+       st.sampled_from(["ray", "superposition", "arc"]))
+def test_engine_certificates_are_accepted(base, direction, seed, norm, eps, kind):
+    block = load_model(f"toy:random?d=5&n=6&seed={seed}&norm={norm}" + (f"&eps={eps}" if norm != "none" else ""))
+    path = {"ray": lambda: PathSpec.ray(direction), "superposition": lambda: PathSpec.superposition(base, direction),
+            "arc": lambda: PathSpec.arc(base, direction)}[kind]
+    try:
+        analysis = analyse_path(block, path())
+    except (PathThroughUndefined, ValueError):
+        return  # the path leaves the normalization's domain (or is not a path): nothing to certify
+    accepted(path_certificate(block, analysis))

@@ -3,34 +3,12 @@
 from __future__ import annotations
 
 import json
-from fractions import Fraction as F
-
 import pytest
 
 import geomcheck.claims.paths as path_claims
 from geomcheck.claims import bundled_claim_files, load_claims, run_claim
 from geomcheck.claims.symbolic import layernorm_symbols
 from geomcheck.cli import main
-from tests.certbuild import build_path_certificate
-
-
-def builder_engine(block, kind, vectors):
-    """The test builder standing in for the exact path engine (same certificate format)."""
-    if kind == "ray":
-        return build_path_certificate(block, (0,) * block.d, vectors[0],
-                                      critical_norms=block.norm.scales and block.norm.eps > 0)
-    if kind == "superposition":
-        x, d, top = vectors
-        return build_path_certificate(block, x, d, end=top, start_closed=True, end_closed=top is not None)
-    x, y = vectors
-    return build_path_certificate(block, x, [b - a for a, b in zip(x, y)], end=F(1), start_closed=True, end_closed=True)
-
-
-@pytest.fixture()
-def engine(monkeypatch):
-    if getattr(path_claims, "ENGINE_IS_REAL", False):
-        return  # the real engine is wired in: use it
-    monkeypatch.setattr(path_claims, "certify_path", builder_engine)
 
 
 def write_claims(tmp_path, *claims):
@@ -43,7 +21,7 @@ NOLN = {"name": "noln", "type": "path", "model": "toy:circle3-noln", "path": {"r
         "expect": {"crossings": 2, "exact_crossings": ["1/2", "2"], "pairwise_distinct_maps": True}}
 
 
-def test_bundled_claims_all_hold(engine, tmp_path, capsys):
+def test_bundled_claims_all_hold(tmp_path, capsys):
     assert len(bundled_claim_files()) >= 6
     assert main(["prove", "--json", "--out", str(tmp_path)]) == 0
     payload = json.loads(capsys.readouterr().out)
@@ -59,7 +37,7 @@ def test_bundled_claims_all_hold(engine, tmp_path, capsys):
     assert main(["check", *files]) == 0
 
 
-def test_a_false_expectation_is_refuted(engine, tmp_path, capsys):
+def test_a_false_expectation_is_refuted(tmp_path, capsys):
     wrong = dict(NOLN, name="wrong", expect={"crossings": 1})
     assert main(["prove", str(write_claims(tmp_path, NOLN, wrong))]) == 1
     out = capsys.readouterr().out
@@ -67,15 +45,17 @@ def test_a_false_expectation_is_refuted(engine, tmp_path, capsys):
     assert "1 of 2 claims hold" in out
 
 
-def test_an_exact_crossing_that_is_off_is_refuted(engine):
+def test_an_exact_crossing_that_is_off_is_refuted():
     claim = dict(NOLN, expect={"exact_crossings": ["1/2", "201/100"]})
     result = run_claim(claim)
     assert result.status == "refuted" and "not at λ = 201/100" in result.detail
 
 
 def test_a_rejected_certificate_is_an_error_not_a_proof(monkeypatch):
+    real = path_claims.certify_path
+
     def corrupt(block, kind, vectors):
-        cert = builder_engine(block, kind, vectors)
+        cert = real(block, kind, vectors)
         cert["segments"][0]["pattern"] = "++++"
         return cert
 

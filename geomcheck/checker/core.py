@@ -163,7 +163,7 @@ def canonical_model_sha256(model: dict) -> str:
 def _canonical_model(model: Any) -> dict:
     require(isinstance(model, dict), "model", "expected the exchange object")
     require(model.get("format") == "geomcheck.mlp/1", "model", "format must be geomcheck.mlp/1")
-    norm = model.get("norm") or {"kind": "none"}
+    norm = model.get("norm", {"kind": "none"})  # absent means none; null or [] is malformed
     require(isinstance(norm, dict), "model.norm", "expected an object")
 
     def vec(v, where):

@@ -31,6 +31,10 @@ EXPECT_KEYS = {"verdict", "crossings", "neurons", "map_changes", "patterns", "pa
                "exact_crossings", "critical_norms", "constant_above"}
 
 
+# the exact path engine (geomcheck.geometry.paths) is part of this build; tests use it, not a stand-in
+ENGINE_IS_REAL = True
+
+
 class EngineMissing(GeomcheckError):
     """The exact path engine is not part of this build."""
 
