@@ -119,3 +119,14 @@ def build_path_certificate(block: MLPBlock, base, direction, start=F(0), end=Non
         cert["critical_norms"] = norms
         cert["constant_above"] = format_rational(max((F(e["squared_norm"]) for e in norms), default=F(0)))
     return cert
+
+
+# custom models for the corner cases: a neuron whose output column is zero (its flip changes the
+# pattern but not the map), and a neuron duplicated at twice the scale (two neurons flip at one irrational λ)
+DEAD_COLUMN = {"format": "geomcheck.mlp/1", "norm": {"kind": "none"},
+               "w_in": [["1", "0", "-1"], ["0", "1", "-1"], ["1", "-1", "0"], ["-1", "2", "-1"]],
+               "b_in": ["-1", "-2", "1", "-1"],
+               "w_out": [["1", "0", "1", "0"], ["0", "0", "-1", "0"], ["-1", "0", "0", "1"]], "b_out": ["0", "0", "0"]}
+TWIN_NEURONS = {"format": "geomcheck.mlp/1", "norm": {"kind": "layernorm", "eps": "0"},
+                "w_in": [["-1", "2", "-1"], ["-2", "4", "-2"], ["0", "1", "-1"]], "b_in": ["-1", "-2", "-2"],
+                "w_out": [["1", "1", "0"], ["0", "1", "1"]], "b_out": ["0", "0"]}

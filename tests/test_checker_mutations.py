@@ -23,12 +23,12 @@ from geomcheck.exact.quadratic import QuadraticRoot
 from geomcheck.io import block_from_dict, load_model, model_sha256
 from geomcheck.certify.path import path_certificate
 from geomcheck.geometry.paths import PathSpec, analyse_path
-from certbuild import build_path_certificate, path_facts
+from certbuild import DEAD_COLUMN, TWIN_NEURONS, build_path_certificate, path_facts
 
 
 def _engine(spec, path):
     """A certificate from the real exact path engine (geomcheck.geometry.paths + geomcheck.certify.path)."""
-    block = load_model(spec)
+    block = block_from_dict(spec) if isinstance(spec, dict) else load_model(spec)
     return path_certificate(block, analyse_path(block, path))
 
 
@@ -46,6 +46,8 @@ def _cases():
                                            PathSpec.ray((1, 2, 3, 4, 5, 6, 7, 8)))),
         ("engine-rms-superposition", _engine("toy:random?d=4&n=6&seed=2&norm=rmsnorm",
                                              PathSpec.superposition((1, 2, 0, -1), (-2, 1, 1, 1)))),
+        ("engine-dead-column", _engine(DEAD_COLUMN, PathSpec.ray((1, 0, -1)))),
+        ("engine-twin-neurons", _engine(TWIN_NEURONS, PathSpec.superposition((1, 0, -1), (0, 1, -1)))),
         ("builder-noln-ray", build_path_certificate(load_model("toy:circle3-noln"), z3, (1, 0, -1))),
         ("builder-eps-ray-critical", build_path_certificate(load_model("toy:circle3?eps=1/100"), z3, (1, 0, -1),
                                                             critical_norms=True)),

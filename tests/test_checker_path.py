@@ -163,3 +163,34 @@ def test_engine_certificates_are_accepted(base, direction, seed, norm, eps, kind
     except (PathThroughUndefined, ValueError):
         return  # the path leaves the normalization's domain (or is not a path): nothing to certify
     accepted(path_certificate(block, analysis))
+
+
+def test_a_flip_with_a_zero_output_column_does_not_change_the_map():
+    # circle3-noln with W_out's column 1 zeroed: neuron 1 still flips at t = 2, but W_out·(D_s − D_t) = 0 there
+    from certbuild import DEAD_COLUMN
+    from geomcheck.io import block_from_dict
+
+    block = block_from_dict(DEAD_COLUMN)
+    cert = path_certificate(block, analyse_path(block, PathSpec.ray((1, 0, -1))))
+    assert [(c["neurons"], c["map_changes"]) for c in cert["crossings"]] == [([0], True), ([1], False)]
+    assert "1 affine-map change(s)" in accepted(cert).message
+    cert["crossings"][1]["map_changes"] = True
+    assert "crossings[1].map_changes" in check_certificate(cert).message
+
+
+def test_simultaneous_irrational_crossings_are_one_crossing():
+    # neuron 1 = 2 × neuron 0 (weights and bias): q_1 = 4·q_0, both vanish at (1 + √51)/25 on x + λ·d
+    from certbuild import TWIN_NEURONS
+    from geomcheck.io import block_from_dict
+
+    block = block_from_dict(TWIN_NEURONS)
+    cert = path_certificate(block, analyse_path(block, PathSpec.superposition((1, 0, -1), (0, 1, -1))))
+    assert cert["crossings"][0]["neurons"] == [0, 1]
+    lo, hi = (F(t) for t in cert["crossings"][0]["interval"])
+    assert lo <= QuadraticRoot(F(1, 25), F(1, 25), F(51), (F(0),) * 3) <= hi
+    accepted(cert)
+    # listing the twins as two crossings needs a witness between two equal numbers: impossible
+    split = dict(cert, crossings=[dict(cert["crossings"][0], neurons=[0]), dict(cert["crossings"][0], neurons=[1])]
+                 + cert["crossings"][1:], segments=[cert["segments"][0]] + cert["segments"])
+    split["claim"] = dict(cert["claim"], crossings=3)
+    assert not check_certificate(split).accepted
