@@ -228,9 +228,9 @@ def check_path(cert: dict, model: CheckedModel) -> str:
                 flips[i] = 1 if before[i] == "+" else -1
         stated = crossings[k]["map_changes"]
         require(isinstance(stated, bool), f"crossings[{k}].map_changes", "expected a boolean")
-        changes = model.map_changes(flips)
-        require(stated == changes, f"crossings[{k}].map_changes",
-                f"W_out·(D_s − D_t)·[w̃ | b'] is {'non' if changes else ''}zero, the certificate says {stated}")
+        differs = model.map_changes(flips)
+        require(stated == differs, f"crossings[{k}].map_changes",
+                f"W_out·(D_s − D_t)·[w̃ | b'] is {'non' if differs else ''}zero, the certificate says {stated}")
 
     claim = cert["claim"]
     require(isinstance(claim, dict), "claim", "expected an object")
