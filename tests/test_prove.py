@@ -96,3 +96,22 @@ def test_sympy_does_not_simplify_false_identities_to_zero():
     assert sp.simplify(s["var"](s["scaled"]) - t * s["var"](s["plain"])) != 0
     assert sp.simplify(s["mean"](s["scaled"]) - t ** 2 * s["mean"](s["plain"])) != 0
     assert sp.simplify(s["layernorm"](s["scaled"], eps) - s["layernorm"](s["plain"], eps)) != 0
+
+
+def test_a_crashing_runner_is_one_failed_claim(monkeypatch, tmp_path, capsys):
+    def boom(block, kind, vectors):
+        raise ZeroDivisionError("engine bug")
+
+    monkeypatch.setattr(path_claims, "certify_path", boom)
+    symbolic = {"name": "sym", "type": "symbolic", "proof": "layernorm-invariance"}
+    assert main(["prove", "--json", str(write_claims(tmp_path, NOLN, symbolic))]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert [(c["name"], c["status"]) for c in payload["claims"]] == [("noln", "error"), ("sym", "proved")]
+    assert "ZeroDivisionError: engine bug" in payload["claims"][0]["detail"]
+
+
+def test_out_must_be_a_folder(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert main(["prove", "--out", str(blocker / "sub"), str(write_claims(tmp_path, NOLN))]) == 2
+    assert "--out" in capsys.readouterr().err

@@ -158,6 +158,9 @@ def run_claim(claim: dict, source: str = "") -> ClaimResult:
         outcome = fn(claim)
     except GeomcheckError as exc:
         return ClaimResult(**base, status="error", holds=False, verdict="not run", evidence="", detail=str(exc))
+    except Exception as exc:  # noqa: BLE001 — one broken runner must not hide the other claims' results
+        return ClaimResult(**base, status="error", holds=False, verdict="not run", evidence="",
+                           detail=f"internal error in the {ctype!r} runner: {type(exc).__name__}: {exc}")
     rejected = []
     for k, cert in enumerate(outcome.certificates):
         verdict = check_certificate(cert)

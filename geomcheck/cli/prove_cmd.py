@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from geomcheck.cli.common import add_json_flag, emit
+from geomcheck.errors import InvalidInput
 
 
 def register(subparsers) -> None:
@@ -49,7 +50,10 @@ def run(args) -> int:
     claims = load_claims(args.paths or None)
     out = Path(args.out) if args.out else None
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(f"--out: cannot create the folder {out} ({exc.strerror})") from None
     results = []
     written = 0
     for source, claim in claims:
