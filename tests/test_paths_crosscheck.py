@@ -203,3 +203,18 @@ def test_batch_estimates_match_exact_counts(spec):
         assert batch.counts[k] == sum(len(c.neurons) for c in a.crossings if c.at > 0)
         first = [c for c in a.crossings if c.at > 0]
         assert (batch.first[k] == np.inf) if not first else abs(batch.first[k] - float(first[0].at)) < 1e-9
+
+
+def test_filtered_equals_exact_with_the_bulk_flint_product(monkeypatch):
+    """The many-candidates route (one integer product over all rows) gives the same answers."""
+    import geomcheck.search.paths as fast
+
+    monkeypatch.setattr(fast, "_FLINT_THRESHOLD", 0)
+    block = load_model("toy:random?d=6&n=30&seed=9&eps=1/50")
+    rng = random.Random(9)
+    for path in random_paths(block, rng, 4):
+        try:
+            exact = analyse_path(block, path)
+        except PathThroughUndefined:
+            continue
+        assert_identical(exact, fast.analyse_path_fast(block, path))

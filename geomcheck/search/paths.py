@@ -91,20 +91,47 @@ def _row(cache: _IntegerRows, block: MLPBlock, i: int) -> tuple[list[int], int]:
     return cache.rows[i], cache.dens[i]
 
 
+_FLINT_THRESHOLD = 96  # candidates above which one flint product over all rows beats per-row dots
+
+
+def _flint_matrix(block: MLPBlock, cache: _IntegerRows):
+    """All integer rows as one python-flint ``fmpz_mat`` (built once per block), or None."""
+    if cache.flint_matrix is None:
+        try:
+            import flint  # noqa: PLC0415  (optional; the pure-Python dots give the same numbers)
+        except ImportError:
+            cache.flint_matrix = False
+            return None
+        rows = [_row(cache, block, i)[0] for i in range(block.n)]
+        cache.flint_matrix = flint.fmpz_mat(rows)
+    return cache.flint_matrix or None
+
+
 def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tuple[Fraction, Fraction]]:
-    """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached rows)."""
+    """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached integer rows)."""
     cache = _integer_rows(block)
     ui, ud = coef.u0_int, coef.u0_den
     wi, wd = coef.w_int, coef.w_den
     bias = block.folded.bias
     out = {}
-    for i in neurons:
-        row, den = _row(cache, block, i)
-        alpha = Fraction(sum(map(int.__mul__, row, ui)), den * ud)
-        beta = Fraction(sum(map(int.__mul__, row, wi)), den * wd)
+    matrix = _flint_matrix(block, cache) if len(neurons) > _FLINT_THRESHOLD else None
+    if matrix is not None:
+        import flint  # noqa: PLC0415
+
+        product = matrix * flint.fmpz_mat([[a, b] for a, b in zip(ui, wi)])
+        numerators = {int(i): (int(product[int(i), 0]), int(product[int(i), 1])) for i in neurons}
+    else:
+        numerators = {}
+        for i in neurons:
+            row, _ = _row(cache, block, int(i))
+            numerators[int(i)] = (sum(map(int.__mul__, row, ui)), sum(map(int.__mul__, row, wi)))
+    for i, (na, nb) in numerators.items():
+        den = cache.dens[i]
+        alpha = Fraction(na, den * ud)
+        beta = Fraction(nb, den * wd)
         if not coef.scales:
             alpha += bias[i]
-        out[int(i)] = (alpha, beta)
+        out[i] = (alpha, beta)
     return out
 
 
