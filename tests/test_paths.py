@@ -82,9 +82,22 @@ def test_simultaneous_flip_is_one_crossing():
     w = ((F(1), F(0)), (F(1), F(0)), (F(0), F(1)))
     block = MLPBlock(w, (F(-1), F(-1), F(5)), ((F(1), F(2), F(0)),), (F(0),), make_normalization("none"),
                      get_activation("relu"))
-    a = analyse_path(block, PathSpec.ray((F(1), F(1))))
-    assert [c.neurons for c in a.crossings] == [(0, 1)] and a.crossings[0].at == 1
-    assert a.crossings[0].map_changes  # W_out column sum 1 + 2 ≠ 0
+    for engine in (analyse_path, analyse_path_fast):
+        a = engine(block, PathSpec.ray((F(1), F(1))))
+        assert [c.neurons for c in a.crossings] == [(0, 1)] and a.crossings[0].at == 1
+        assert a.crossings[0].map_changes  # W_out column sum 1 + 2 ≠ 0
+    # LayerNorm (d = 3): neuron 1 = 2·neuron 0 (bias too), so they vanish at the same irrational λ.
+    # W_out row (2, −1, 0): 2·[w̃₀ | b'₀] − [w̃₁ | b'₁] = 0, so the pattern changes but the map does not.
+    w = ((F(1), F(0), F(-1)), (F(2), F(0), F(-2)), (F(0), F(1), F(-1)))
+    ln = MLPBlock(w, (F(-1), F(-2), F(1)), ((F(2), F(-1), F(0)),), (F(0),), make_normalization("layernorm"),
+                  get_activation("relu"))
+    for engine in (analyse_path, analyse_path_fast):
+        a = engine(ln, PathSpec.superposition((F(-1), F(2), F(0)), (F(1), F(0), F(-1))))
+        both = [c for c in a.crossings if 0 in c.neurons]
+        assert len(both) == 1 and both[0].neurons == (0, 1) and not both[0].at.is_rational
+        k = a.crossings.index(both[0])
+        assert a.segments[k].pattern[:2] != a.segments[k + 1].pattern[:2]
+        assert not both[0].map_changes
 
 
 def test_touching_zero_is_a_crossing_without_sign_change():
