@@ -35,12 +35,15 @@ from typing import Sequence
 import numpy as np
 
 from geomcheck.exact.backend import dot
+from geomcheck.exact.quadratic import real_roots
+from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c
 from geomcheck.geometry.paths import (
     PathAnalysis,
     PathSpec,
     _arc_note,
     _check_defined,
     assemble_analysis,
+    crossing_polynomial,
     exact_sign,
     neuron_zeros,
     path_coefficients,
@@ -292,7 +295,7 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     bias = block.folded.bias
     zeros = {}
     for i in cand:
-        found = neuron_zeros(spec, coef, *lines[i], bias[i])
+        found = _neuron_zeros_filtered(spec, coef, *lines[i], bias[i])
         if found:
             zeros[i] = found
     if ray_at_zero:
@@ -300,6 +303,7 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
                      "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
     signs = constant_sign.tolist()
     root_d = math.sqrt(block.d)
+    n0f, n1f, n2f = float(coef.n0), float(coef.n1), float(coef.n2)
     float_lines = {i: (float(al), float(be), float(bias[i])) for i, (al, be) in lines.items()}
 
     def sign_on_domain(i: int, lam: Fraction) -> int:
@@ -310,16 +314,56 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
         al, be, b = float_lines[i]
         lf = float(lam)
         if coef.scales:
-            nf = float(coef.N(lam))
-            x, y = root_d * (al + be * lf), b * math.sqrt(nf)
-            t, size = x + y, root_d * (abs(al) + abs(be * lf)) + abs(y)
+            # N(λ) in float: |error| ≤ 16u·(|n0| + 2|n1·λ| + n2·λ²) (rounded inputs, four operations)
+            nf = n0f + lf * (2 * n1f + n2f * lf)
+            e_n = 16 * _U * (abs(n0f) + 2 * abs(n1f * lf) + n2f * lf * lf)
+            if nf - e_n > 0:
+                root = math.sqrt(nf)
+                e_root = e_n / math.sqrt(nf - e_n) + 2 * _U * root  # |√a − √b| = |a − b|/(√a + √b)
+                x, y = root_d * (al + be * lf), b * root
+                t = x + y
+                bound = 32 * _U * (root_d * (abs(al) + abs(be * lf)) + abs(y)) + abs(b) * e_root + _TINY
+                if abs(t) > bound:
+                    return 1 if t > 0 else -1
         else:
-            t, size = al + be * lf, abs(al) + abs(be * lf)
-        if abs(t) > 32 * _U * size + _TINY:
-            return 1 if t > 0 else -1
+            t = al + be * lf
+            if abs(t) > 32 * _U * (abs(al) + abs(be * lf)) + _TINY:
+                return 1 if t > 0 else -1
         return exact_sign(coef, *lines[i], bias[i], lam)
 
     return assemble_analysis(block, spec, coef, zeros, sign_on_domain, lines, notes)
+
+
+def _root_float(root) -> tuple[float, float]:
+    """A float approximation of ``p + q·√D`` and a rigorous bound on its error."""
+    p, q, D = float(root.p), float(root.q), float(root.D)
+    value = p + q * math.sqrt(D)
+    return value, 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
+
+
+def _neuron_zeros_filtered(spec: PathSpec, coef, alpha: Fraction, beta: Fraction, bias: Fraction):
+    """:func:`geomcheck.geometry.paths.neuron_zeros` with float pre-decisions (exact on doubt)."""
+    a, b, c = crossing_polynomial(coef, alpha, beta, bias)
+    zeros = []
+    start = float(spec.start)
+    end = None if spec.end is None else float(spec.end)
+    af, bf = float(alpha), float(beta)
+    for root in real_roots(a, b, c):
+        value, err = _root_float(root)
+        inside = value - err > start and (end is None or value + err < end)
+        outside = value + err < start or (end is not None and value - err > end)
+        if outside or (not inside and not spec.contains(root)):
+            continue
+        if coef.scales and bias != 0:
+            side = af + bf * value
+            side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
+            if abs(side) > side_err:
+                if (side > 0) - (side < 0) != -sign(bias):
+                    continue
+            elif sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) != -sign(bias):
+                continue
+        zeros.append(root)
+    return zeros
 
 
 def _line_by_dot(block: MLPBlock, coef, i: int) -> tuple[Fraction, Fraction]:
