@@ -34,7 +34,6 @@ from typing import Sequence
 
 import numpy as np
 
-from geomcheck.exact.backend import dot
 from geomcheck.exact.quadratic import real_roots
 from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c
 from geomcheck.geometry.paths import (
@@ -45,7 +44,6 @@ from geomcheck.geometry.paths import (
     assemble_analysis,
     crossing_polynomial,
     exact_sign,
-    neuron_zeros,
     path_coefficients,
 )
 from geomcheck.model.block import MLPBlock
@@ -150,12 +148,6 @@ def _mr_add(x, rx, y, ry):
 def _mr_mul(x, rx, y, ry):
     m = x * y
     return m, np.abs(x) * ry + np.abs(y) * rx + rx * ry + _U * np.abs(m)
-
-
-def _mr_div(x, rx, y, ry):
-    """x/y for y > ry ≥ 0 (elementwise)."""
-    m = x / y
-    return m, (rx + np.abs(m) * ry) / (y - ry) + 2 * _U * np.abs(m)
 
 
 _NORM_CACHE: "weakref.WeakKeyDictionary[MLPBlock, np.ndarray]" = weakref.WeakKeyDictionary()
@@ -291,7 +283,7 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     ray_at_zero = coef.scales and block.norm.eps == 0 and all(v == 0 for v in coef.u0) and spec.start >= 0
     candidate, constant_sign = candidate_neurons(block, spec, coef)
     cand = [int(i) for i in np.flatnonzero(candidate)]
-    lines = {i: _line_by_dot(block, coef, i) for i in cand} if len(cand) <= 8 else exact_lines(block, coef, cand)
+    lines = exact_lines(block, coef, cand)
     bias = block.folded.bias
     zeros = {}
     for i in cand:
@@ -364,15 +356,6 @@ def _neuron_zeros_filtered(spec: PathSpec, coef, alpha: Fraction, beta: Fraction
                 continue
         zeros.append(root)
     return zeros
-
-
-def _line_by_dot(block: MLPBlock, coef, i: int) -> tuple[Fraction, Fraction]:
-    f = block.folded
-    alpha = dot(f.weights[i], coef.u0)
-    beta = dot(f.weights[i], coef.w)
-    if not coef.scales:
-        alpha += f.bias[i]
-    return alpha, beta
 
 
 # ---------------------------------------------------------------------------
