@@ -52,7 +52,7 @@ from typing import Callable, Sequence
 
 from geomcheck.errors import DegenerateInput, InvalidInput
 from geomcheck.exact.backend import dot, matvec
-from geomcheck.exact.quadratic import QuadraticRoot, rational_between, real_roots, simplest_between
+from geomcheck.exact.quadratic import QuadraticRoot, real_roots, simplest_between
 from geomcheck.exact.rationals import format_rational
 from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c, sign_sqrt_combination
 from geomcheck.model.block import MLPBlock, pattern_string
@@ -183,29 +183,62 @@ class Segment:
 
 @dataclass(frozen=True)
 class PathCoefficients:
-    """The exact λ-independent pieces of a path: ``u₀ = P·x₀``, ``w = P·v`` and ``N(λ)``."""
+    """The exact λ-independent pieces of a path: ``u₀ = P·x₀``, ``w = P·v`` and ``N(λ)``.
+
+    ``u₀ = u0_int/u0_den`` and ``w = w_int/w_den`` are kept as integer vectors over one
+    denominator each (the sums below are then integer sums, much faster than Fractions).
+    """
 
     scales: bool
     d: int
-    u0: Vector
-    w: Vector
-    n0: Fraction  # ‖u₀‖² + dε
+    u0_int: tuple[int, ...]
+    u0_den: int
+    w_int: tuple[int, ...]
+    w_den: int
+    n0: Fraction  # ‖u₀‖² + dε (0 without normalization)
     n1: Fraction  # u₀·w
     n2: Fraction  # ‖w‖²
+
+    @cached_property
+    def u0(self) -> Vector:
+        return tuple(Fraction(a, self.u0_den) for a in self.u0_int)
+
+    @cached_property
+    def w(self) -> Vector:
+        return tuple(Fraction(a, self.w_den) for a in self.w_int)
 
     def N(self, lam: Fraction) -> Fraction:
         return self.n0 + 2 * self.n1 * lam + self.n2 * lam * lam
 
 
+def _integer_vector(v: Sequence[Fraction]) -> tuple[tuple[int, ...], int]:
+    den = math.lcm(*(x.denominator for x in v))
+    return tuple(x.numerator * (den // x.denominator) for x in v), den
+
+
+def _centre_integers(ints: tuple[int, ...], den: int, centers: bool) -> tuple[tuple[int, ...], int]:
+    """P·(ints/den) as integers over one denominator: (d·x − Σx)/(d·den)."""
+    if not centers:
+        return ints, den
+    total = sum(ints)
+    d = len(ints)
+    return tuple(d * a - total for a in ints), d * den
+
+
 def path_coefficients(block: MLPBlock, spec: PathSpec) -> PathCoefficients:
     block.check_vector(spec.base, "base")
     block.check_vector(spec.direction, "direction")
-    if not block.norm.scales:
-        return PathCoefficients(False, block.d, spec.base, spec.direction, ZERO, ZERO, ZERO)
-    u0 = block.norm.center(spec.base)
-    w = block.norm.center(spec.direction)
     d = block.d
-    return PathCoefficients(True, d, u0, w, dot(u0, u0) + d * block.norm.eps, dot(u0, w), dot(w, w))
+    xi, xd = _integer_vector(spec.base)
+    vi, vd = _integer_vector(spec.direction)
+    if not block.norm.scales:
+        return PathCoefficients(False, d, xi, xd, vi, vd, ZERO, ZERO, ZERO)
+    ui, ud = _centre_integers(xi, xd, block.norm.centers)
+    wi, wd = _centre_integers(vi, vd, block.norm.centers)
+    n0 = Fraction(sum(a * a for a in ui), ud * ud) + d * block.norm.eps
+    n1 = Fraction(sum(map(int.__mul__, ui, wi)), ud * wd)
+    n2 = Fraction(sum(a * a for a in wi), wd * wd)
+    return PathCoefficients(True, d, ui, ud, wi, wd, n0, n1, n2)
 
 
 def neuron_line(block: MLPBlock, coef: PathCoefficients, i: int) -> tuple[Fraction, Fraction]:
@@ -241,7 +274,7 @@ def neuron_zeros(spec: PathSpec, coef: PathCoefficients, alpha: Fraction, beta: 
     a, b, c = crossing_polynomial(coef, alpha, beta, bias)
     zeros = []
     for root in real_roots(a, b, c):
-        if not spec.contains(root):
+        if not _in_domain(spec, root):
             continue
         if coef.scales and bias != 0:
             # A(root) = α + β·(p + q√D) must have the sign opposite to b'
@@ -249,6 +282,16 @@ def neuron_zeros(spec: PathSpec, coef: PathCoefficients, alpha: Fraction, beta: 
                 continue
         zeros.append(root)
     return zeros
+
+
+def _in_domain(spec: PathSpec, root: QuadraticRoot) -> bool:
+    """spec.contains(root), deciding by a rational enclosure first."""
+    lo, hi = root.enclosure(_BITS)
+    if lo > spec.start and (spec.end is None or hi < spec.end):
+        return True
+    if hi < spec.start or (spec.end is not None and lo > spec.end):
+        return False
+    return spec.contains(root)
 
 
 def exact_sign(coef: PathCoefficients, alpha: Fraction, beta: Fraction, bias: Fraction, lam: Fraction) -> int:
@@ -294,16 +337,6 @@ def _arc_note(block: MLPBlock, coef: PathCoefficients) -> str | None:
     if cross > 0 and cross * cross == dot(ux, ux) * dot(uy, uy):
         return "identical directions: z(x) = z(y), so the arc is a single point of the sphere"
     return None
-
-
-def _witness_between(lo: "QuadraticRoot | Fraction | None", hi: "QuadraticRoot | Fraction | None") -> Fraction:
-    """A simple rational strictly between lo and hi (hi None = +∞)."""
-    if hi is None:
-        top = lo.enclosure(16)[1] if isinstance(lo, QuadraticRoot) else lo
-        return Fraction(math.floor(top) + 1)
-    if isinstance(lo, Fraction) and isinstance(hi, Fraction):
-        return simplest_between(lo, hi)
-    return rational_between(lo, hi)
 
 
 @dataclass
@@ -404,6 +437,95 @@ class PathAnalysis:
         return out
 
 
+_BITS = 64
+
+
+class _Enclosed:
+    """An exact root with a rational enclosure ``lo ≤ root ≤ hi`` (refined on demand).
+
+    Enclosures only *speed up* decisions: two roots whose enclosures are
+    disjoint are ordered; otherwise the exact comparison decides.
+    """
+
+    __slots__ = ("root", "lo", "hi", "bits")
+
+    def __init__(self, root: QuadraticRoot):
+        self.root = root
+        self.bits = _BITS
+        self.lo, self.hi = root.enclosure(_BITS)
+
+    def refine(self) -> None:
+        self.bits *= 4
+        self.lo, self.hi = self.root.enclosure(self.bits)
+
+
+def _sorted_groups(items: list[tuple[QuadraticRoot, int]]) -> list[tuple[_Enclosed, list[int]]]:
+    """Sort exactly and merge equal roots (simultaneous flips) into one group."""
+    enclosed = [(_Enclosed(root), i) for root, i in items]
+    enclosed.sort(key=lambda item: (item[0].lo, item[1]))
+    groups: list[tuple[_Enclosed, list[int]]] = []
+    for where, i in enclosed:
+        if groups:
+            last = groups[-1][0]
+            order = -1 if last.hi < where.lo else last.root._cmp(where.root)
+            if order == 0:
+                groups[-1][1].append(i)
+                continue
+            if order > 0:  # the enclosure order was wrong (cannot happen with lo ≤ root): sort exactly
+                return _sorted_groups_exactly(items)
+        groups.append((where, [i]))
+    return groups
+
+
+def _sorted_groups_exactly(items):
+    flat = sorted(items, key=cmp_to_key(_compare_roots))
+    groups = []
+    for root, i in flat:
+        if groups and groups[-1][0].root == root:
+            groups[-1][1].append(i)
+        else:
+            groups.append((_Enclosed(root), [i]))
+    return groups
+
+
+def _simplest(lo: Fraction, hi: Fraction) -> Fraction:
+    """Same value as :func:`geomcheck.exact.quadratic.simplest_between` (the rational with the
+    smallest denominator in the open interval (lo, hi)), by the same continued-fraction descent
+    on plain integers: ``result = (p0·t + p1)/(q0·t + q1)`` while t descends."""
+    if lo < 0 < hi:
+        return ZERO
+    if hi <= 0:
+        return -_simplest(-hi, -lo)
+    a, b, c, e = lo.numerator, lo.denominator, hi.numerator, hi.denominator
+    p0, p1, q0, q1 = 1, 0, 0, 1
+    while True:
+        fl = a // b
+        if (fl + 1) * e < c:
+            t = fl + 1
+            return Fraction(p0 * t + p1, q0 * t + q1)
+        if a == fl * b:
+            k = e // (c - fl * e) + 1
+            return Fraction(p0 * (fl * k + 1) + p1 * k, q0 * (fl * k + 1) + q1 * k)
+        p0, p1, q0, q1 = p0 * fl + p1, p0, q0 * fl + q1, q0
+        a, b, c, e = e, c - fl * e, b, a - fl * b
+
+
+def _between(left: "_Enclosed | Fraction", right: "_Enclosed | Fraction | None") -> Fraction:
+    """The simplest rational strictly between left < right (right None = +∞), via enclosures."""
+    while True:
+        top = left.hi if isinstance(left, _Enclosed) else left
+        if right is None:
+            return Fraction(math.floor(top) + 1)
+        bottom = right.lo if isinstance(right, _Enclosed) else right
+        if top < bottom:
+            return _simplest(top, bottom)
+        if top == bottom and not isinstance(left, _Enclosed) and not isinstance(right, _Enclosed):
+            raise ValueError("_between needs left < right")
+        for side in (left, right):
+            if isinstance(side, _Enclosed):
+                side.refine()
+
+
 def assemble_analysis(
     block: MLPBlock,
     spec: PathSpec,
@@ -423,28 +545,22 @@ def assemble_analysis(
     """
     notes = list(notes or [])
     requested = spec
-    flat = sorted(((root, i) for i, roots in zeros.items() for root in roots), key=cmp_to_key(_compare_roots))
-    groups: list[tuple[QuadraticRoot, list[int]]] = []
-    for root, i in flat:
-        if groups and groups[-1][0] == root:
-            groups[-1][1].append(i)
-        else:
-            groups.append((root, [i]))
+    groups = _sorted_groups([(root, i) for i, roots in zeros.items() for root in roots])
     endpoint_zeros = []
-    if groups and spec.start_closed and groups[0][0] == spec.start:
+    if groups and spec.start_closed and groups[0][0].root == spec.start:
         endpoint_zeros.append((spec.start, tuple(sorted(groups[0][1]))))
         groups = groups[1:]
         spec = replace(spec, start_closed=False)
-    if groups and spec.end_closed and groups[-1][0] == spec.end:
+    if groups and spec.end_closed and groups[-1][0].root == spec.end:
         endpoint_zeros.append((spec.end, tuple(sorted(groups[-1][1]))))
         groups = groups[:-1]
         spec = replace(spec, end_closed=False)
     if endpoint_zeros:
         notes.append("a neuron vanishes at a closed end of the interval; that end is opened (see endpoint_zeros)")
 
-    roots = [g[0] for g in groups]
-    bounds: list = [spec.start] + roots + [spec.end]
-    witnesses = [_witness_between(bounds[k], bounds[k + 1]) for k in range(len(roots) + 1)]
+    located = [g[0] for g in groups]
+    bounds: list = [spec.start] + located + [spec.end]
+    witnesses = [_between(bounds[k], bounds[k + 1]) for k in range(len(located) + 1)]
 
     # patterns: a neuron's sign is constant between its own zeros
     n = block.n
@@ -458,11 +574,11 @@ def assemble_analysis(
     segments = [Segment(w, p) for w, p in zip(witnesses, patterns)]
 
     crossings = []
-    for k, (root, neurons) in enumerate(groups):
-        lo = rational_between(witnesses[k], root)
-        hi = rational_between(root, witnesses[k + 1])
+    for k, (where, neurons) in enumerate(groups):
+        lo = _between(witnesses[k], where)
+        hi = _between(where, witnesses[k + 1])
         changes = _map_changes(block, patterns[k], patterns[k + 1], neurons)
-        crossings.append(Crossing(root, tuple(sorted(neurons)), (lo, hi), changes))
+        crossings.append(Crossing(where.root, tuple(sorted(neurons)), (lo, hi), changes))
     analysis = PathAnalysis(block, spec, crossings, segments, coef, dict(lines), endpoint_zeros, notes, requested)
     if not block.activation.piecewise_linear:
         analysis.notes.append(
@@ -477,6 +593,10 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
     if not flipped:
         return False
     f = block.folded
+    if len(flipped) == 1:
+        # one neuron: W_out[:, i]·[w̃_i | b'_i] is an outer product, zero iff a factor is zero
+        i = flipped[0][0]
+        return any(row[i] != 0 for row in block.w_out) and (f.bias[i] != 0 or any(w != 0 for w in f.weights[i]))
     for out_row in block.w_out:
         active = [(i, s * out_row[i]) for i, s in flipped if out_row[i]]
         if not active:
