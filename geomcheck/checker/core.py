@@ -163,7 +163,7 @@ def canonical_model_sha256(model: dict) -> str:
 def _canonical_model(model: Any) -> dict:
     require(isinstance(model, dict), "model", "expected the exchange object")
     require(model.get("format") == "geomcheck.mlp/1", "model", "format must be geomcheck.mlp/1")
-    norm = model.get("norm") or {"kind": "none"}
+    norm = model.get("norm", {"kind": "none"})  # absent means none; null or [] is malformed
     require(isinstance(norm, dict), "model.norm", "expected an object")
 
     def vec(v, where):
@@ -250,7 +250,7 @@ def check_certificate(cert: Any, expected_model_sha256: str | None = None) -> Ve
         return Verdict(False, kind, f"rejected: {exc}")
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
         # a malformed certificate is a rejected one, never an accepted one
-        return Verdict(False, kind, f"rejected: malformed certificate ({type(exc).__name__}: {exc})")
+        return Verdict(False, kind, f"rejected: structure: malformed certificate ({type(exc).__name__}: {exc})")
 
 
 def check_file(path: str, expected_model_sha256: str | None = None) -> Verdict:
@@ -258,5 +258,5 @@ def check_file(path: str, expected_model_sha256: str | None = None) -> Verdict:
         with open(path, encoding="utf-8") as handle:
             cert = json.load(handle, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
     except (OSError, ValueError) as exc:
-        return Verdict(False, "?", f"rejected: cannot read {path} ({exc})")
+        return Verdict(False, "?", f"rejected: read: cannot read {path} ({exc})")
     return check_certificate(cert, expected_model_sha256)

@@ -2,3 +2,4 @@
 
 # one line per kind module (keep sorted)
 from geomcheck.checker import cone  # noqa: F401  (counterexample, cone)
+from geomcheck.checker import path  # noqa: F401

@@ -23,6 +23,8 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 COMMAND_MODULES = (
     "geomcheck.cli.model_cmd",
     "geomcheck.cli.path_cmd",
+    "geomcheck.cli.check_cmd",
+    "geomcheck.cli.prove_cmd",
     "geomcheck.cli.counterexample_cmd",
 )
 

@@ -597,6 +597,10 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
     if not flipped:
         return False
     f = block.folded
+    if len(flipped) == 1:
+        # one neuron: W_out[:, i]·[w̃_i | b'_i] is an outer product, zero iff a factor is zero
+        i = flipped[0][0]
+        return any(row[i] != 0 for row in block.w_out) and (f.bias[i] != 0 or any(w != 0 for w in f.weights[i]))
     for out_row in block.w_out:
         active = [(i, s * out_row[i]) for i, s in flipped if out_row[i]]
         if not active:

@@ -34,15 +34,16 @@ from typing import Sequence
 
 import numpy as np
 
-from geomcheck.exact.backend import dot
+from geomcheck.exact.quadratic import real_roots
+from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c
 from geomcheck.geometry.paths import (
     PathAnalysis,
     PathSpec,
     _arc_note,
     _check_defined,
     assemble_analysis,
+    crossing_polynomial,
     exact_sign,
-    neuron_zeros,
     path_coefficients,
 )
 from geomcheck.model.block import MLPBlock
@@ -91,20 +92,47 @@ def _row(cache: _IntegerRows, block: MLPBlock, i: int) -> tuple[list[int], int]:
     return cache.rows[i], cache.dens[i]
 
 
+_FLINT_THRESHOLD = 96  # candidates above which one flint product over all rows beats per-row dots
+
+
+def _flint_matrix(block: MLPBlock, cache: _IntegerRows):
+    """All integer rows as one python-flint ``fmpz_mat`` (built once per block), or None."""
+    if cache.flint_matrix is None:
+        try:
+            import flint  # noqa: PLC0415  (optional; the pure-Python dots give the same numbers)
+        except ImportError:
+            cache.flint_matrix = False
+            return None
+        rows = [_row(cache, block, i)[0] for i in range(block.n)]
+        cache.flint_matrix = flint.fmpz_mat(rows)
+    return cache.flint_matrix or None
+
+
 def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tuple[Fraction, Fraction]]:
-    """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached rows)."""
+    """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached integer rows)."""
     cache = _integer_rows(block)
     ui, ud = coef.u0_int, coef.u0_den
     wi, wd = coef.w_int, coef.w_den
     bias = block.folded.bias
     out = {}
-    for i in neurons:
-        row, den = _row(cache, block, i)
-        alpha = Fraction(sum(map(int.__mul__, row, ui)), den * ud)
-        beta = Fraction(sum(map(int.__mul__, row, wi)), den * wd)
+    matrix = _flint_matrix(block, cache) if len(neurons) > _FLINT_THRESHOLD else None
+    if matrix is not None:
+        import flint  # noqa: PLC0415
+
+        product = matrix * flint.fmpz_mat([[a, b] for a, b in zip(ui, wi)])
+        numerators = {int(i): (int(product[int(i), 0]), int(product[int(i), 1])) for i in neurons}
+    else:
+        numerators = {}
+        for i in neurons:
+            row, _ = _row(cache, block, int(i))
+            numerators[int(i)] = (sum(map(int.__mul__, row, ui)), sum(map(int.__mul__, row, wi)))
+    for i, (na, nb) in numerators.items():
+        den = cache.dens[i]
+        alpha = Fraction(na, den * ud)
+        beta = Fraction(nb, den * wd)
         if not coef.scales:
             alpha += bias[i]
-        out[int(i)] = (alpha, beta)
+        out[i] = (alpha, beta)
     return out
 
 
@@ -120,12 +148,6 @@ def _mr_add(x, rx, y, ry):
 def _mr_mul(x, rx, y, ry):
     m = x * y
     return m, np.abs(x) * ry + np.abs(y) * rx + rx * ry + _U * np.abs(m)
-
-
-def _mr_div(x, rx, y, ry):
-    """x/y for y > ry ≥ 0 (elementwise)."""
-    m = x / y
-    return m, (rx + np.abs(m) * ry) / (y - ry) + 2 * _U * np.abs(m)
 
 
 _NORM_CACHE: "weakref.WeakKeyDictionary[MLPBlock, np.ndarray]" = weakref.WeakKeyDictionary()
@@ -261,11 +283,11 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     ray_at_zero = coef.scales and block.norm.eps == 0 and all(v == 0 for v in coef.u0) and spec.start >= 0
     candidate, constant_sign = candidate_neurons(block, spec, coef)
     cand = [int(i) for i in np.flatnonzero(candidate)]
-    lines = {i: _line_by_dot(block, coef, i) for i in cand} if len(cand) <= 8 else exact_lines(block, coef, cand)
+    lines = exact_lines(block, coef, cand)
     bias = block.folded.bias
     zeros = {}
     for i in cand:
-        found = neuron_zeros(spec, coef, *lines[i], bias[i])
+        found = _neuron_zeros_filtered(spec, coef, *lines[i], bias[i])
         if found:
             zeros[i] = found
     if ray_at_zero:
@@ -273,6 +295,7 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
                      "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
     signs = constant_sign.tolist()
     root_d = math.sqrt(block.d)
+    n0f, n1f, n2f = float(coef.n0), float(coef.n1), float(coef.n2)
     float_lines = {i: (float(al), float(be), float(bias[i])) for i, (al, be) in lines.items()}
 
     def sign_on_domain(i: int, lam: Fraction) -> int:
@@ -283,25 +306,56 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
         al, be, b = float_lines[i]
         lf = float(lam)
         if coef.scales:
-            nf = float(coef.N(lam))
-            x, y = root_d * (al + be * lf), b * math.sqrt(nf)
-            t, size = x + y, root_d * (abs(al) + abs(be * lf)) + abs(y)
+            # N(λ) in float: |error| ≤ 16u·(|n0| + 2|n1·λ| + n2·λ²) (rounded inputs, four operations)
+            nf = n0f + lf * (2 * n1f + n2f * lf)
+            e_n = 16 * _U * (abs(n0f) + 2 * abs(n1f * lf) + n2f * lf * lf)
+            if nf - e_n > 0:
+                root = math.sqrt(nf)
+                e_root = e_n / math.sqrt(nf - e_n) + 2 * _U * root  # |√a − √b| = |a − b|/(√a + √b)
+                x, y = root_d * (al + be * lf), b * root
+                t = x + y
+                bound = 32 * _U * (root_d * (abs(al) + abs(be * lf)) + abs(y)) + abs(b) * e_root + _TINY
+                if abs(t) > bound:
+                    return 1 if t > 0 else -1
         else:
-            t, size = al + be * lf, abs(al) + abs(be * lf)
-        if abs(t) > 32 * _U * size + _TINY:
-            return 1 if t > 0 else -1
+            t = al + be * lf
+            if abs(t) > 32 * _U * (abs(al) + abs(be * lf)) + _TINY:
+                return 1 if t > 0 else -1
         return exact_sign(coef, *lines[i], bias[i], lam)
 
     return assemble_analysis(block, spec, coef, zeros, sign_on_domain, lines, notes)
 
 
-def _line_by_dot(block: MLPBlock, coef, i: int) -> tuple[Fraction, Fraction]:
-    f = block.folded
-    alpha = dot(f.weights[i], coef.u0)
-    beta = dot(f.weights[i], coef.w)
-    if not coef.scales:
-        alpha += f.bias[i]
-    return alpha, beta
+def _root_float(root) -> tuple[float, float]:
+    """A float approximation of ``p + q·√D`` and a rigorous bound on its error."""
+    p, q, D = float(root.p), float(root.q), float(root.D)
+    value = p + q * math.sqrt(D)
+    return value, 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
+
+
+def _neuron_zeros_filtered(spec: PathSpec, coef, alpha: Fraction, beta: Fraction, bias: Fraction):
+    """:func:`geomcheck.geometry.paths.neuron_zeros` with float pre-decisions (exact on doubt)."""
+    a, b, c = crossing_polynomial(coef, alpha, beta, bias)
+    zeros = []
+    start = float(spec.start)
+    end = None if spec.end is None else float(spec.end)
+    af, bf = float(alpha), float(beta)
+    for root in real_roots(a, b, c):
+        value, err = _root_float(root)
+        inside = value - err > start and (end is None or value + err < end)
+        outside = value + err < start or (end is not None and value - err > end)
+        if outside or (not inside and not spec.contains(root)):
+            continue
+        if coef.scales and bias != 0:
+            side = af + bf * value
+            side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
+            if abs(side) > side_err:
+                if (side > 0) - (side < 0) != -sign(bias):
+                    continue
+            elif sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) != -sign(bias):
+                continue
+        zeros.append(root)
+    return zeros
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,181 @@
+"""Claims a researcher can read, and the runners that establish them.
+
+A claim file (``geomcheck/proofs/*.json``, bundled with the package; the
+repository's top-level ``proofs/`` points there) is::
+
+    {"format": "geomcheck.claims/1",
+     "title": "…", "about": "…",
+     "claims": [{"name": "group/what", "type": "path", "statement": "in words",
+                 "model": "toy:circle3", …type-specific inputs…,
+                 "expect": {…what must come out…},
+                 "derivation": "the hand derivation, when there is one"}]}
+
+``type`` selects a *runner*: a function registered with ``@runner("TYPE")``
+in one of the modules listed in :data:`RUNNER_MODULES`. A runner re-runs the
+search for its claim and returns an :class:`Outcome`: the certificates it
+produced and every way the result differs from ``expect``. This module then
+checks each certificate with the trusted checker (:mod:`geomcheck.checker`);
+a claim **holds** only when every certificate is accepted and nothing differs.
+
+To add a claim type (sphere region counts, feasibility, cone certificates,
+counterexamples): write ``@runner("sphere-arcs") def run(claim) -> Outcome``
+in your module and add the module's name to ``RUNNER_MODULES``. A claim may
+carry ``"pending": "why"``; while no runner exists for its type it is listed as
+*pending* and does not count as failing (once the runner is registered the
+claim runs like any other).
+
+Statuses: ``proved`` (certificates accepted, or a symbolic proof by sympy —
+``evidence`` says which), ``refuted`` (accepted certificates show something
+other than the claim), ``error`` (the search failed or a certificate was
+rejected: nothing is established), ``pending``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from geomcheck.errors import GeomcheckError, InvalidInput
+
+__all__ = ["Outcome", "ClaimResult", "runner", "load_claims", "run_claim", "bundled_claim_files", "RUNNER_MODULES"]
+
+FORMAT = "geomcheck.claims/1"
+
+# one line per module that registers runners
+RUNNER_MODULES = (
+    "geomcheck.claims.paths",
+    "geomcheck.claims.symbolic",
+)
+
+PROOFS_DIR = Path(__file__).resolve().parent.parent / "proofs"
+
+
+@dataclass
+class Outcome:
+    """What a runner found: a one-line verdict, certificates to check, differences from ``expect``."""
+
+    verdict: str
+    certificates: list[dict] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    evidence: str = "checker"   # "checker": certificates; "sympy": a symbolic derivation
+    steps: list[str] = field(default_factory=list)  # for symbolic proofs: the verified steps
+
+
+@dataclass
+class ClaimResult:
+    name: str
+    type: str
+    statement: str
+    status: str          # proved | refuted | error | pending
+    holds: bool
+    verdict: str
+    evidence: str
+    detail: str = ""
+    certificates: list[dict] = field(default_factory=list)
+    steps: list[str] = field(default_factory=list)
+    source: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "statement": self.statement, "holds": self.holds,
+                "status": self.status, "verdict": self.verdict, "evidence": self.evidence, "detail": self.detail,
+                "certificates": len(self.certificates), "steps": self.steps, "source": self.source}
+
+
+_RUNNERS: dict[str, Callable[[dict], Outcome]] = {}
+
+
+def runner(claim_type: str) -> Callable:
+    """Decorator: ``@runner("path")`` on ``run(claim: dict) -> Outcome``."""
+
+    def decorate(fn):
+        _RUNNERS[claim_type] = fn
+        return fn
+
+    return decorate
+
+
+def _load_runners() -> None:
+    for name in RUNNER_MODULES:
+        importlib.import_module(name)
+
+
+def bundled_claim_files() -> list[Path]:
+    return sorted(PROOFS_DIR.glob("*.json"))
+
+
+def load_claims(paths: list[str | Path] | None = None) -> list[tuple[Path, dict]]:
+    """Every claim in the given files/directories (default: the bundled proofs), in file order."""
+    files: list[Path] = []
+    for entry in paths or [PROOFS_DIR]:
+        entry = Path(entry)
+        if entry.is_dir():
+            files.extend(sorted(entry.glob("*.json")))
+        elif entry.is_file():
+            files.append(entry)
+        else:
+            raise InvalidInput(f"claim file not found: {entry}")
+    if not files:
+        raise InvalidInput(f"no claim files (*.json) in {', '.join(str(p) for p in paths or [PROOFS_DIR])}")
+    claims = []
+    for path in files:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"{path}: not a readable JSON claim file ({exc})") from None
+        if not isinstance(data, dict) or data.get("format") != FORMAT or not isinstance(data.get("claims"), list):
+            raise InvalidInput(f"{path}: expected {{\"format\": \"{FORMAT}\", \"claims\": [...]}}")
+        for k, claim in enumerate(data["claims"]):
+            if not isinstance(claim, dict) or not isinstance(claim.get("name"), str) or not isinstance(claim.get("type"), str):
+                raise InvalidInput(f"{path}: claims[{k}] needs a string \"name\" and \"type\"")
+            claims.append((path, claim))
+    return claims
+
+
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "claim"
+
+
+def run_claim(claim: dict, source: str = "") -> ClaimResult:
+    """Run one claim, check its certificates with the trusted checker, decide whether it holds."""
+    from geomcheck.checker import check_certificate
+
+    _load_runners()
+    name, ctype = claim["name"], claim["type"]
+    statement = str(claim.get("statement", ""))
+    base = dict(name=name, type=ctype, statement=statement, source=source)
+    fn = _RUNNERS.get(ctype)
+    if fn is None:
+        if "pending" in claim:
+            return ClaimResult(**base, status="pending", holds=False, verdict="not run", evidence="",
+                               detail=f"no runner for claim type {ctype!r} yet: {claim['pending']}")
+        return ClaimResult(**base, status="error", holds=False, verdict="not run", evidence="",
+                           detail=f"no runner for claim type {ctype!r} (known: {', '.join(sorted(_RUNNERS))})")
+    try:
+        outcome = fn(claim)
+    except GeomcheckError as exc:
+        return ClaimResult(**base, status="error", holds=False, verdict="not run", evidence="", detail=str(exc))
+    except Exception as exc:  # noqa: BLE001 — one broken runner must not hide the other claims' results
+        return ClaimResult(**base, status="error", holds=False, verdict="not run", evidence="",
+                           detail=f"internal error in the {ctype!r} runner: {type(exc).__name__}: {exc}")
+    rejected = []
+    for k, cert in enumerate(outcome.certificates):
+        verdict = check_certificate(cert)
+        if not verdict.accepted:
+            rejected.append(f"certificate {k}: {verdict.message}")
+    if rejected:
+        return ClaimResult(**base, status="error", holds=False, verdict=outcome.verdict, evidence=outcome.evidence,
+                           detail="; ".join(rejected), certificates=outcome.certificates, steps=outcome.steps)
+    if outcome.evidence == "checker" and not outcome.certificates:
+        return ClaimResult(**base, status="error", holds=False, verdict=outcome.verdict, evidence=outcome.evidence,
+                           detail="the runner produced no certificate", steps=outcome.steps)
+    if outcome.mismatches:
+        return ClaimResult(**base, status="refuted", holds=False, verdict=outcome.verdict, evidence=outcome.evidence,
+                           detail="; ".join(outcome.mismatches), certificates=outcome.certificates, steps=outcome.steps)
+    detail = (f"{len(outcome.certificates)} certificate(s) accepted by the checker" if outcome.evidence == "checker"
+              else f"symbolic proof ({outcome.evidence}), {len(outcome.steps)} verified step(s); not a checker certificate")
+    return ClaimResult(**base, status="proved", holds=True, verdict=outcome.verdict, evidence=outcome.evidence,
+                       detail=detail, certificates=outcome.certificates, steps=outcome.steps)
