@@ -33,7 +33,7 @@ def test_bundled_claims_all_hold(tmp_path, capsys):
         assert claim["status"] in ("proved", "pending") and claim["holds"] == (claim["status"] == "proved")
     # every written certificate is accepted by `geomcheck check` on its own
     files = sorted(str(p) for p in tmp_path.glob("*.json"))
-    assert len(files) == payload["certificates"] == 35  # 15 + 1 + 1 + 2 + 16 paths
+    assert len(files) == payload["certificates"] == 37  # 15 + 1 + 1 + 2 + 16 paths, + 2 no-norm (07: cone, counterexample)
     assert main(["check", *files]) == 0
 
 

@@ -49,6 +49,7 @@ FORMAT = "geomcheck.claims/1"
 RUNNER_MODULES = (
     "geomcheck.claims.paths",
     "geomcheck.claims.symbolic",
+    "geomcheck.claims.counterexample",
 )
 
 PROOFS_DIR = Path(__file__).resolve().parent.parent / "proofs"

@@ -10,6 +10,8 @@
 * ``toy:allpoly`` — d = 2, no normalization, three neurons whose all-off
   region is a bounded triangle around 0: every direction is polysemantic
   (monosemantic cone = {0}, certified by ``geomcheck counterexample --cone``).
+* ``toy:minimal`` — n = d = 1, ``w = 1, b = −1, w_out = 1``, no normalization:
+  the smallest block with a polysemantic direction (v = 1, t = 1/2 and 2).
 * ``toy:dyt3`` — the circle3 weights behind DyT, ``tanh(α·x)`` with α = 1/2
   (``alpha=p/q`` to change; any toy takes ``norm=dyt&alpha=…``).
 * ``toy:random?d=8&n=32&seed=0`` — seeded random integer weights (Python's
@@ -82,7 +84,14 @@ def _allpoly(norm: str) -> dict:
     )
 
 
+def _minimal(norm: str) -> dict:
+    """n = d = 1: h = x − 1, out = relu(h). Along v = 1 the neuron flips at t = 1 and the map
+    changes (w_out ≠ 0); every smaller integer block has no counterexample (see search/minimal.py)."""
+    return dict(w_in=_ints([[1]]), b_in=(F(-1),), w_out=_ints([[1]]), b_out=(F(0),), norm=norm)
+
+
 _FIXED: dict[str, Callable[[str], dict]] = {
+    "minimal": lambda norm: _minimal(norm or "none"),
     "allpoly": lambda norm: _allpoly(norm or "none"),
     "dyt3": lambda norm: _circle3(norm or "dyt"),
     "circle3": lambda norm: _circle3(norm or "layernorm"),
