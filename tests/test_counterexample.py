@@ -445,3 +445,20 @@ def test_ray_helpers_agree_with_the_path_engine(data):
             assert at == real_roots(F(1), F(0), -t_squared)[-1]      # exact: t* = +√(t*²)
         if block.norm.eps == 0:
             assert not flips and not analysis.crossings
+
+
+def test_claim_runners_detect_wrong_expectations():
+    from geomcheck.claims import run_claim
+
+    good = {"name": "t/cone", "type": "cone", "model": "toy:allpoly", "expect": {"verdict": "zero", "dimension": 0}}
+    assert run_claim(good).status == "proved"
+    wrong = dict(good, expect={"verdict": "nonzero"})
+    assert run_claim(wrong).status == "refuted"
+    dropped = {"name": "t/drop", "type": "cone", "model": "toy:circle3", "drop_norm": True,
+               "expect": {"verdict": "nonzero", "dimension": 3, "lineality_dimension": 1}}
+    assert run_claim(dropped).status == "proved"
+    ce = {"name": "t/ce", "type": "counterexample", "model": "toy:minimal", "direction": "1",
+          "expect": {"scales": ["1/2", "2"], "patterns": ["-", "+"]}}
+    assert run_claim(ce).status == "proved"
+    assert run_claim(dict(ce, expect={"scales": ["1/3", "2"]})).status == "refuted"
+    assert run_claim(dict(ce, direction="-1")).status == "error"     # v = −1 stays off: no counterexample
