@@ -1,0 +1,1 @@
+"""Trusted geometry: the normalization sphere, regions, caps (standard library only)."""
