@@ -100,6 +100,7 @@ class RegionCount:
     pieces: int
     patterns: dict = field(default_factory=dict)
     method: str = ""
+    arcs: list = field(default_factory=list)  # circles: (pattern, direction) per piece, in angular order
 
 
 # --------------------------------------------------------------------- angular order
@@ -247,9 +248,12 @@ def count_circle(sphere: Sphere) -> RegionCount:
     circle = _PlaneCircle(tuple(ZERO for _ in e1), e1, e2, F(sphere.d))
     distinct, dirs = circle.arc_directions(points)
     patterns: dict[str, tuple] = {}
+    arcs = []
     for y in dirs:
-        patterns.setdefault(pattern_string(sphere.signs_along(y)), y)
-    return RegionCount(len(patterns), max(1, len(distinct)), patterns, "circle: exact angular sort")
+        pattern = pattern_string(sphere.signs_along(y))
+        patterns.setdefault(pattern, y)
+        arcs.append((pattern, y))
+    return RegionCount(len(patterns), max(1, len(distinct)), patterns, "circle: exact angular sort", arcs)
 
 
 # --------------------------------------------------------------------- dim 2: the 2-sphere

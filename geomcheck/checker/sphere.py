@@ -1,0 +1,273 @@
+"""Checker kinds for the normalization sphere (standard library only; shares no code).
+
+Conventions. The folded block is ``h_i = w̃_i·z + b'_i`` (w̃, b' folded by the
+checker core). For a normalized model (ε is ignored: statements are about the
+ε = 0 sphere) ``S = {z ∈ A : ‖z‖² = d}`` with A = 1⊥ (LayerNorm) or ℝᵈ
+(RMSNorm). A pattern is a string over ``+ - *`` (``*``: no condition); it asks
+for ``s_i·h_i(z) > 0`` for every non-``*`` symbol.
+
+kind ``sphere-feasible``::
+
+    "claim": {"pattern": "+-*+", "on": "sphere" | "space"},
+    "witness": ["p/q", ...]                      # a point z, or
+    "direction": ["p/q", ...]                    # on = sphere only: z = √d·y/‖y‖
+
+  Checked: ``on = sphere``: the model is normalized; a witness z lies in A and
+  ``‖z‖² = d`` exactly, a direction y lies in A and is nonzero; every signed
+  neuron has ``s_i·h_i > 0`` — for a direction, ``sign(√d·(w̃_i·y) + b'_i·√‖y‖²)``
+  by comparing squares. ``on = space``: z (in A when normalized) has the pattern.
+
+kind ``sphere-infeasible``::
+
+    "claim": {"pattern": "...", "on": "sphere" | "space"},
+    "multipliers": {"i": "y_i", ...}
+
+  With ``a_i = −s_i·w̃_i``, ``g_i = s_i·b'_i`` the pattern is ``a_i·z < g_i``.
+  Checked: every y_i ≥ 0 on a signed neuron, some y_i > 0;
+  ``r = P·Σ y_i a_i``, ``G = Σ y_i g_i``;
+  ``on = space``: r = 0 and G ≤ 0 (then 0 = r·z < G ≤ 0 for a feasible z: Farkas);
+  ``on = sphere``: G ≤ 0 and G² ≥ d·‖r‖² (then, for z ∈ S in the region,
+  r·z < G ≤ −√d‖r‖ ≤ r·z by Cauchy–Schwarz, since P·z = z and ‖z‖ = √d).
+
+kind ``sphere-neurons``::
+
+    "claim": {"kinds": ["cuts" | "tangent" | "always_on" | "always_off" | "constant_zero", ...]}
+
+  Checked: for each neuron, w̃_i = 0 ⟺ constant_zero, else the sign of
+  ``b'_i² − d·‖w̃_i‖²`` (< 0 cuts, = 0 tangent, > 0 always_on/off by sign b').
+
+kind ``circle-regions`` (dim S = 1: LayerNorm d = 3 or RMSNorm d = 2)::
+
+    "claim": {"regions": N, "pieces": P},
+    "arcs": [{"direction": ["p/q", ...], "pattern": "+-+-"}, ...]   # in angular order
+
+  Checked: each direction y is in A, nonzero, and has the stated pattern (no
+  zeros except neurons with w̃ = b' = 0); consecutive directions (cyclically)
+  are strictly increasing in angle and the total turn is one full circle
+  (winding number 1, computed exactly from the half-planes); between two
+  consecutive directions exactly the neurons whose pattern symbols differ have
+  a boundary point, and no neuron with a boundary point in an arc keeps its
+  symbol — in particular, P = number of arcs and every arc is one piece: a
+  neuron's boundary on S is at most 2 points, and the checker locates each
+  boundary point in an arc by exact angle comparisons, requiring every arc
+  boundary (between arc k and k+1) to hold at least one point. N = number of
+  distinct patterns.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from geomcheck.checker.core import (CheckedModel, rational, rational_vector, register, require, sign,
+                                    sign_sqrt_combination)
+
+ZERO = Fraction(0)
+
+
+def _dot(a, b):
+    return sum((x * y for x, y in zip(a, b)), ZERO)
+
+
+def _pattern(cert: dict, model: CheckedModel) -> str:
+    pattern = cert["claim"]["pattern"]
+    require(isinstance(pattern, str) and len(pattern) == model.n and set(pattern) <= set("+-*"),
+            "claim.pattern", f"expected {model.n} symbols from '+-*'")
+    return pattern
+
+
+def _signed(pattern: str):
+    return [(i, 1 if c == "+" else -1) for i, c in enumerate(pattern) if c != "*"]
+
+
+def _in_ambient(model: CheckedModel, z) -> bool:
+    return model.kind != "layernorm" or sum(z, ZERO) == 0
+
+
+def _h(model: CheckedModel, i: int, z) -> Fraction:
+    return _dot(model.folded_w[i], z) + model.folded_b[i]
+
+
+def _signs_along(model: CheckedModel, y):
+    """Exact signs at the sphere point √d·y/‖y‖."""
+    n2 = _dot(y, y)
+    return [sign_sqrt_combination(_dot(w, y), Fraction(model.d), b, n2) for w, b in zip(model.folded_w, model.folded_b)]
+
+
+@register("sphere-feasible")
+def check_feasible(cert: dict, model: CheckedModel) -> str:
+    pattern = _pattern(cert, model)
+    on = cert["claim"].get("on")
+    require(on in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
+    if on == "sphere":
+        require(model.normalized, "claim.on", "the model has no normalization, hence no sphere")
+    if "direction" in cert:
+        require(on == "sphere", "direction", "a direction witness is for the sphere only")
+        y = rational_vector(cert["direction"], "direction", model.d)
+        require(_in_ambient(model, y), "direction", "does not sum to 0 (LayerNorm: must lie in 1⊥)")
+        require(any(y), "direction", "is zero")
+        signs = _signs_along(model, y)
+        what = "√d·y/‖y‖"
+    else:
+        z = rational_vector(cert["witness"], "witness", model.d)
+        require(_in_ambient(model, z) or not model.normalized, "witness", "does not sum to 0 (LayerNorm: must lie in 1⊥)")
+        if on == "sphere":
+            require(_dot(z, z) == model.d, "witness", f"‖z‖² = {_dot(z, z)} ≠ d = {model.d}: not on the sphere")
+        signs = [sign(_h(model, i, z)) for i in range(model.n)]
+        what = "z"
+    for i, s in _signed(pattern):
+        require(signs[i] == s, "witness", f"neuron {i} has sign {signs[i]} at {what}, the pattern says {pattern[i]}")
+    return f"pattern {pattern} is realised on the {on} by an exact witness"
+
+
+@register("sphere-infeasible")
+def check_infeasible(cert: dict, model: CheckedModel) -> str:
+    pattern = _pattern(cert, model)
+    on = cert["claim"].get("on")
+    require(on in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
+    if on == "sphere":
+        require(model.normalized, "claim.on", "the model has no normalization, hence no sphere")
+    signs = dict(_signed(pattern))
+    raw = cert["multipliers"]
+    require(isinstance(raw, dict) and raw, "multipliers", "expected a non-empty object {neuron: y}")
+    y = {}
+    for key, value in raw.items():
+        i = int(key)
+        require(i in signs, "multipliers", f"neuron {i} is not signed in the pattern")
+        y[i] = rational(value, f"multipliers[{key}]")
+        require(y[i] >= 0, "multipliers", f"y_{i} < 0")
+    require(any(v > 0 for v in y.values()), "multipliers", "all zero")
+    r = [-sum((v * signs[i] * model.folded_w[i][k] for i, v in y.items()), ZERO) for k in range(model.d)]
+    r = list(model.centre(r))
+    G = sum((v * signs[i] * model.folded_b[i] for i, v in y.items()), ZERO)
+    require(G <= 0, "multipliers", f"Σ y_i s_i b'_i = {G} > 0")
+    if on == "space":
+        require(not any(r), "multipliers", "Σ y_i s_i w̃_i ≠ 0")
+        return f"pattern {pattern} is empty in the whole space (Farkas)"
+    require(G * G >= model.d * _dot(r, r), "multipliers", "(yᵀg)² < d·‖r‖²: the ball certificate fails")
+    return f"pattern {pattern} does not occur on the sphere (ball certificate)"
+
+
+@register("sphere-neurons")
+def check_neurons(cert: dict, model: CheckedModel) -> str:
+    require(model.normalized, "model", "the model has no normalization, hence no sphere")
+    kinds = cert["claim"]["kinds"]
+    require(isinstance(kinds, list) and len(kinds) == model.n, "claim.kinds", f"expected {model.n} entries")
+    for i, (w, b) in enumerate(zip(model.folded_w, model.folded_b)):
+        n2 = _dot(w, w)
+        if n2 == 0:
+            truth = "constant_zero"
+        else:
+            gap = b * b - model.d * n2
+            truth = "cuts" if gap < 0 else "tangent" if gap == 0 else ("always_on" if b > 0 else "always_off")
+        require(kinds[i] == truth, f"claim.kinds[{i}]", f"neuron {i} is {truth}, the claim says {kinds[i]!r}")
+    return f"classification of {model.n} neurons on the sphere"
+
+
+# ------------------------------------------------------------------ circle-regions
+def _half(v) -> int:
+    """Half-plane of a 2-vector (A, B): 0 for θ ∈ [0, π), 1 for [π, 2π)."""
+    A, B = v
+    return 0 if B > 0 or (B == 0 and A > 0) else 1
+
+
+def _cross(a, b) -> Fraction:
+    return a[0] * b[1] - a[1] * b[0]
+
+
+def _angle_le(b, a) -> bool:
+    """θ_b ≤ θ_a for angles in [0, 2π)."""
+    if _half(b) != _half(a):
+        return _half(b) < _half(a)
+    return _cross(a, b) <= 0  # same half: b is counter-clockwise of a iff cross > 0
+
+
+def _strictly_inside(a, c, t) -> bool:
+    """t lies on the open counter-clockwise arc from a to c (a, c distinct directions; a = c: full turn)."""
+    if _cross(a, c) == 0 and _half(a) == _half(c):
+        return _cross(a, t) != 0 or _half(a) != _half(t)
+    if _cross(a, c) > 0:
+        return _cross(a, t) > 0 and _cross(t, c) > 0
+    if _cross(a, c) < 0:  # more than half a turn: the complement is the closed short arc c → a
+        return not (_cross(c, t) >= 0 and _cross(t, a) >= 0)
+    return _cross(a, t) > 0  # antipodal endpoints: the half-plane to the left of a
+
+
+@register("circle-regions")
+def check_circle_regions(cert: dict, model: CheckedModel) -> str:
+    require(model.normalized, "model", "the model has no normalization, hence no sphere")
+    dim = model.d - 1 if model.kind == "layernorm" else model.d
+    require(dim == 2, "model", "circle-regions needs a circle (LayerNorm d = 3 or RMSNorm d = 2)")
+    if model.kind == "layernorm":  # an orthogonal basis e1, e2 of the plane A
+        e1, e2 = (Fraction(1), Fraction(-1), ZERO), (Fraction(1), Fraction(1), Fraction(-2))
+    else:
+        e1, e2 = (Fraction(1), ZERO), (ZERO, Fraction(1))
+
+    def coords(y):
+        return (_dot(y, e1), _dot(y, e2))  # positive rescaling of each axis keeps the angular order
+
+    arcs = cert["arcs"]
+    require(isinstance(arcs, list) and arcs, "arcs", "expected a non-empty list")
+    dirs, pats = [], []
+    for k, arc in enumerate(arcs):
+        y = rational_vector(arc["direction"], f"arcs[{k}].direction", model.d)
+        require(_in_ambient(model, y) and any(y), f"arcs[{k}].direction", "must be nonzero and in the plane")
+        signs = _signs_along(model, y)
+        for i, sg in enumerate(signs):
+            require(sg != 0 or (not any(model.folded_w[i]) and model.folded_b[i] == 0),
+                    f"arcs[{k}]", f"the direction lies on neuron {i}'s boundary")
+        pattern = "".join("+" if sg > 0 else "-" if sg < 0 else "0" for sg in signs)
+        require(arc["pattern"] == pattern, f"arcs[{k}].pattern", f"the direction has pattern {pattern}")
+        dirs.append(coords(y))
+        pats.append(pattern)
+    m = len(dirs)
+    for k in range(m):
+        a, b = dirs[k], dirs[(k + 1) % m]
+        require(m == 1 or _cross(a, b) != 0 or _half(a) != _half(b), "arcs", f"arcs {k}, {(k + 1) % m} point the same way")
+    wraps = sum(_angle_le(dirs[(k + 1) % m], dirs[k]) for k in range(m))
+    require(wraps == 1, "arcs", "the directions do not go once around the circle in increasing angle")
+    # boundary points on S: two per cutting neuron (its sign changes at each), one per tangent neuron
+    d = Fraction(model.d)
+    points_in_gap = [[] for _ in range(m)]  # (neuron, rational point or None when irrational)
+    for i, (w, b) in enumerate(zip(model.folded_w, model.folded_b)):
+        n2 = _dot(w, w)
+        if n2 == 0 or b * b > d * n2:
+            continue
+        if b * b == d * n2:  # tangent: the rational point −b'·w̃/‖w̃‖²
+            t = tuple(-b * x / n2 for x in w)
+            gaps = [k for k in range(m) if _strictly_inside(dirs[k], dirs[(k + 1) % m], coords(t))]
+            require(len(gaps) == 1, f"neuron {i}", "its tangent point is not inside exactly one arc gap")
+            points_in_gap[gaps[0]].append((i, t))
+            continue
+        flips = [k for k in range(m) if pats[k][i] != pats[(k + 1) % m][i]]
+        # the sign changes exactly at the 2 points, so 2 flips put one point in each of 2 gaps
+        require(len(flips) == 2, f"neuron {i}", f"cuts the circle (2 points) but changes sign {len(flips)} times")
+        for k in flips:
+            points_in_gap[k].append((i, None))
+    if m == 1:
+        pts = points_in_gap[0]
+        require(all(p is not None for _, p in pts) and len({p for _, p in pts}) <= 1, "arcs",
+                "one arc listed but the boundary has several points")
+    for k, pts in enumerate(points_in_gap if m > 1 else []):
+        require(pts, "arcs", f"no boundary point between arcs {k} and {(k + 1) % m}: one piece listed twice")
+        # all boundary points in one gap must be one point, else a piece between them is missing
+        i0, p0 = pts[0]
+        for j, pj in pts[1:]:
+            wi, bi, wj, bj = model.folded_w[i0], model.folded_b[i0], model.folded_w[j], model.folded_b[j]
+            lam = next((y / x for x, y in zip(wi, wj) if x != 0), None)
+            if lam and all(y == lam * x for x, y in zip(wi, wj)) and bj == lam * bi:
+                continue  # the same line
+            point = p0 if p0 is not None else pj
+            if point is None:  # the two lines meet at z = α·e1 + β·e2 with w·z = −b' for both
+                A = ((_dot(wi, e1), _dot(wi, e2)), (_dot(wj, e1), _dot(wj, e2)))
+                det = A[0][0] * A[1][1] - A[0][1] * A[1][0]
+                require(det != 0, "arcs", f"neurons {i0}, {j} flip in one gap but their lines are parallel")
+                al, be = (-bi * A[1][1] + bj * A[0][1]) / det, (-bj * A[0][0] + bi * A[1][0]) / det
+                point = tuple(al * x + be * y for x, y in zip(e1, e2))
+            require(_dot(point, point) == d and _h(model, i0, point) == 0 and _h(model, j, point) == 0
+                    and _strictly_inside(dirs[k], dirs[(k + 1) % m], coords(point)), "arcs",
+                    f"neurons {i0} and {j} change sign at different points between arcs {k} and {(k + 1) % m}")
+    regions = len(set(pats))
+    claim = cert["claim"]
+    require(claim.get("pieces") == m, "claim.pieces", f"{m} arcs listed, the claim says {claim.get('pieces')}")
+    require(claim.get("regions") == regions, "claim.regions", f"{regions} distinct patterns, the claim says {claim.get('regions')}")
+    return f"{regions} regions in {m} pieces on the circle"
