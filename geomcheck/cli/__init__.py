@@ -22,6 +22,9 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 COMMAND_MODULES = (
     "geomcheck.cli.model_cmd",
+    "geomcheck.cli.sphere_cmd",
+    "geomcheck.cli.feasible_cmd",
+    "geomcheck.cli.cap_cmd",
 )
 
 # A value that starts with '-' followed by a digit or '.': a negative number or vector.
