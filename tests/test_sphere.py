@@ -236,6 +236,7 @@ def _mutants(cert):
     bad = copy.deepcopy(cert)
     p = bad["claim"]["pattern"]
     used = [int(i) for i, v in cert.get("multipliers", {}).items() if F(v) != 0]
+    used += [int(i) for e in cert.get("inside_ball", [])[:1] for i in e["multipliers"]]
     k = used[0] if used else next(i for i, c in enumerate(p) if c != "*")  # a symbol the evidence depends on
     bad["claim"]["pattern"] = p[:k] + ("-" if p[k] == "+" else "+") + p[k + 1:]
     out.append(bad)
@@ -266,13 +267,22 @@ def _mutants(cert):
         bad["multipliers"] = {k: "1" for k in bad["multipliers"]}
         bad["multipliers"].update({str(i): "1000" for i, c in enumerate(cert["claim"]["pattern"]) if c != "*"})
         out.append(bad)
+    if "inside_ball" in cert:
+        bad = copy.deepcopy(cert)
+        entry = bad["inside_ball"][0]
+        k = next(iter(entry["multipliers"]))
+        entry["multipliers"][k] = str(F(entry["multipliers"][k]) * 2)
+        out.append(bad)
+        bad = copy.deepcopy(cert)
+        del bad["inside_ball"][-1]
+        out.append(bad)
     return out
 
 
 @pytest.mark.parametrize("spec, pattern, on", [
     ("toy:circle3", "+++-", "sphere"), ("toy:circle3", "++-+", "sphere"), ("toy:sphere4", "+-*+-", "sphere"),
     ("toy:circle3-noln", "+++-", "space"), ("toy:circle3-noln", "+-*-", "space"), ("toy:sphere4-noln", "-----", "space"),
-    ("toy:random?d=5&n=6&seed=1", "++++++", "sphere"),
+    ("toy:random?d=5&n=6&seed=1", "++++++", "sphere"), ("toy:circle3", "--++", "sphere"),
 ])
 def test_certificates_accepted_and_mutants_rejected(spec, pattern, on):
     b = load_model(spec)
@@ -445,3 +455,49 @@ def test_tangent_neuron_is_never_cutting(coeffs, k, positive):
     seen = sampled_patterns(s, 5000, k)
     assert len(seen) == 1  # the sign never changes on S
     assert count_two_sphere(s).regions == 1
+
+
+@st.composite
+def circle_or_two_sphere(draw):
+    d = draw(st.sampled_from([3, 4]))
+    n = draw(st.integers(1, 4))
+    ints = st.integers(-3, 3)
+    w = [[draw(ints) for _ in range(d)] for _ in range(n)]
+    for row in w:
+        if all(x == row[0] for x in row):
+            row[0] += 1
+    return block(w, [draw(st.integers(-4, 4)) for _ in range(n)])
+
+
+@settings(max_examples=12, deadline=None)
+@given(circle_or_two_sphere())
+def test_feasibility_agrees_with_exact_regions(b):
+    """Two independent methods: the exact arrangement count and per-pattern LP/QP feasibility."""
+    import itertools
+
+    s = sphere_of(b)
+    count = count_circle(s) if s.dimension == 1 else count_two_sphere(s)
+    for signs in itertools.product("+-", repeat=b.n):
+        pattern = "".join(signs)
+        res = sphere_feasibility(s, pattern)
+        if res.status == "proved":
+            assert res.feasible == (pattern in count.patterns), pattern
+            cert = json.loads(json.dumps(feasibility_certificate(b, pattern, "sphere", res)))
+            assert check_certificate(cert).accepted
+        else:
+            assert pattern not in count.patterns or res.feasible is not False
+
+
+def test_circle3_all_sixteen_patterns_decided():
+    """Every pattern of toy:circle3 is decided exactly: the 8 arcs' patterns feasible, the rest certified."""
+    import itertools
+
+    b = load_model("toy:circle3")
+    s = sphere_of(b)
+    feasible = set()
+    for signs in itertools.product("+-", repeat=4):
+        res = sphere_feasibility(s, "".join(signs))
+        assert res.status == "proved"
+        if res.feasible:
+            feasible.add("".join(signs))
+    assert feasible == set(count_circle(s).patterns)

@@ -45,6 +45,10 @@ def feasibility_certificate(block, pattern: str, on: str, result) -> dict | None
         if result.direction is not None:
             return envelope(block, "sphere-feasible", claim, direction=_vec(result.direction))
         return envelope(block, "sphere-feasible", claim, witness=_vec(result.witness))
+    if result.inside is not None:
+        return envelope(block, "sphere-infeasible", claim, inside_ball=[
+            {"direction": _vec(c), "multipliers": {str(i): format_rational(v) for i, v in sorted(y.items())}}
+            for c, y in result.inside])
     return envelope(block, "sphere-infeasible", claim,
                     multipliers={str(i): format_rational(v) for i, v in sorted(result.multipliers.items())})
 

@@ -29,6 +29,9 @@ kind ``sphere-infeasible``::
   ``on = sphere``: G ≤ 0 and G² ≥ d·‖r‖² (then, for z ∈ S in the region,
   r·z < G ≤ −√d‖r‖ ≤ r·z by Cauchy–Schwarz, since P·z = z and ‖z‖ = √d).
 
+  Or, for a region that lies *inside* the ball, evidence ``"inside_ball":
+  [{"direction": c, "multipliers": {...}}, ...]`` (see :func:`_check_inside_ball`).
+
 kind ``sphere-neurons``::
 
     "claim": {"kinds": ["cuts" | "tangent" | "always_on" | "always_off" | "constant_zero", ...]}
@@ -127,6 +130,9 @@ def check_infeasible(cert: dict, model: CheckedModel) -> str:
     if on == "sphere":
         require(model.normalized, "claim.on", "the model has no normalization, hence no sphere")
     signs = dict(_signed(pattern))
+    if "inside_ball" in cert:
+        require(on == "sphere", "inside_ball", "is evidence for the sphere only")
+        return _check_inside_ball(cert, model, pattern, signs)
     raw = cert["multipliers"]
     require(isinstance(raw, dict) and raw, "multipliers", "expected a non-empty object {neuron: y}")
     y = {}
@@ -145,6 +151,92 @@ def check_infeasible(cert: dict, model: CheckedModel) -> str:
         return f"pattern {pattern} is empty in the whole space (Farkas)"
     require(G * G >= model.d * _dot(r, r), "multipliers", "(yᵀg)² < d·‖r‖²: the ball certificate fails")
     return f"pattern {pattern} does not occur on the sphere (ball certificate)"
+
+
+def _solve(rows, rhs):
+    """Unique solution of a square system (Gauss–Jordan over ℚ), or None if singular."""
+    n = len(rows)
+    A = [list(r) + [v] for r, v in zip(rows, rhs)]
+    for c in range(n):
+        p = next((i for i in range(c, n) if A[i][c] != 0), None)
+        if p is None:
+            return None
+        A[c], A[p] = A[p], A[c]
+        A[c] = [v / A[c][c] for v in A[c]]
+        for i in range(n):
+            if i != c and A[i][c] != 0:
+                f = A[i][c]
+                A[i] = [a - f * b for a, b in zip(A[i], A[c])]
+    return [A[i][n] for i in range(n)]
+
+
+def _rank(vectors) -> int:
+    rows = [list(v) for v in vectors]
+    rank = 0
+    for col in range(len(rows[0]) if rows else 0):
+        p = next((i for i in range(rank, len(rows)) if rows[i][col] != 0), None)
+        if p is None:
+            continue
+        rows[rank], rows[p] = rows[p], rows[rank]
+        for i in range(len(rows)):
+            if i != rank and rows[i][col] != 0:
+                f = rows[i][col] / rows[rank][col]
+                rows[i] = [a - f * b for a, b in zip(rows[i], rows[rank])]
+        rank += 1
+    return rank
+
+
+def _combinations(items, k):
+    """All k-subsets in order (itertools is not on the checker's import list)."""
+    if k == 0:
+        yield []
+        return
+    for j in range(len(items) - k + 1):
+        for rest in _combinations(items[j + 1:], k - 1):
+            yield [items[j]] + rest
+
+
+def _check_inside_ball(cert: dict, model: CheckedModel, pattern: str, signs: dict) -> str:
+    """Evidence ``inside_ball``: the closed region {a_i·z ≤ g_i} ∩ A is bounded and its vertices lie in the ball.
+
+    Bounded: entries {"direction": c, "multipliers": y} with y ≥ 0 and
+    P·Σ y_i a_i = c; the c's are closed under negation and span A. A recession
+    direction r ∈ A (a_i·r ≤ 0 ∀i) then has c·r ≤ 0 for c and −c, so r ⊥ A, r = 0.
+    Vertices: the checker enumerates every subset of dim A constraints (plus
+    Σz = 0 for LayerNorm), solves it exactly, keeps the feasible solutions and
+    requires ‖z‖² ≤ d for each. A bounded polyhedron is the hull of its
+    vertices, and ‖·‖² is strictly convex, so the open region lies in the open
+    ball and misses S.
+    """
+    a = {i: tuple(-s * x for x in model.folded_w[i]) for i, s in signs.items()}
+    g = {i: s * model.folded_b[i] for i, s in signs.items()}
+    dim = model.d - 1 if model.kind == "layernorm" else model.d
+    entries = cert["inside_ball"]
+    require(isinstance(entries, list) and entries, "inside_ball", "expected a non-empty list")
+    directions = []
+    for k, entry in enumerate(entries):
+        c = rational_vector(entry["direction"], f"inside_ball[{k}].direction", model.d)
+        require(_in_ambient(model, c), f"inside_ball[{k}].direction", "must lie in 1⊥")
+        y = {}
+        for key, value in entry["multipliers"].items():
+            i = int(key)
+            require(i in a, f"inside_ball[{k}]", f"neuron {i} is not signed in the pattern")
+            y[i] = rational(value, f"inside_ball[{k}].multipliers[{key}]")
+            require(y[i] >= 0, f"inside_ball[{k}]", f"y_{i} < 0")
+        total = model.centre([sum((v * a[i][col] for i, v in y.items()), ZERO) for col in range(model.d)])
+        require(tuple(total) == c, f"inside_ball[{k}]", "P·Σ y_i a_i differs from the direction")
+        directions.append(c)
+    require(all(tuple(-x for x in c) in directions for c in directions), "inside_ball", "directions not closed under negation")
+    require(_rank(directions) == dim, "inside_ball", "the directions do not span the space: boundedness not shown")
+    extra = [((Fraction(1),) * model.d, ZERO)] if model.kind == "layernorm" else []
+    vertices = 0
+    for subset in _combinations(sorted(a), dim):
+        z = _solve([a[i] for i in subset] + [r for r, _ in extra], [g[i] for i in subset] + [v for _, v in extra])
+        if z is None or any(_dot(a[i], z) > g[i] for i in a):
+            continue
+        vertices += 1
+        require(_dot(z, z) <= model.d, "inside_ball", f"vertex {z} lies outside the ball")
+    return f"pattern {pattern} lies inside the ball ({vertices} vertex systems feasible), so it misses the sphere"
 
 
 @register("sphere-neurons")

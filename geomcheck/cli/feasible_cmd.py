@@ -65,6 +65,8 @@ def run(args) -> int:
         payload["witness_form"] = "z = y*sqrt(K), K = d/|y|^2 (no rational point exists on this sphere)"
     if result.multipliers is not None:
         payload["multipliers"] = {str(i): format_rational(v) for i, v in sorted(result.multipliers.items())}
+    if result.inside is not None:
+        payload["inside_ball"] = "bounded (multipliers for ±basis directions) with every vertex in the closed ball"
     if args.certificate:
         from geomcheck.certify.sphere import feasibility_certificate
 

@@ -291,3 +291,107 @@ def cap_is_region_constant(M: Fraction, terms: list[CapTerm], cos_delta: Fractio
         raise InvalidInput(f"--cos: must lie in [-1, 1], got {cos_delta}")
     hit = [t.index for t in terms if sign_three_term(-t.alpha, cos_delta, M, F(-1), t.beta * M) <= 0]
     return not hit, hit
+
+
+# ----------------------------------------------------------------------------- regions inside the ball
+def solve_exact(rows: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -> tuple[Fraction, ...] | None:
+    """The unique solution of a square system, or None when it is singular."""
+    n = len(rows)
+    A = [list(r) + [v] for r, v in zip(rows, rhs)]
+    for c in range(n):
+        p = next((i for i in range(c, n) if A[i][c] != 0), None)
+        if p is None:
+            return None
+        A[c], A[p] = A[p], A[c]
+        inv = 1 / A[c][c]
+        A[c] = [v * inv for v in A[c]]
+        for i in range(n):
+            if i != c and A[i][c] != 0:
+                f = A[i][c]
+                A[i] = [a - f * b for a, b in zip(A[i], A[c])]
+    return tuple(A[i][n] for i in range(n))
+
+
+def pattern_constraints(sphere: Sphere, pattern: str) -> list[tuple[int, tuple, Fraction]]:
+    """``(i, a_i, g_i)`` with ``a_i = −s_i·w̃_i``, ``g_i = s_i·b'_i``: the region is ``a_i·z < g_i``."""
+    out = []
+    for i, c in enumerate(pattern):
+        if c in "+-":
+            s = 1 if c == "+" else -1
+            out.append((i, tuple(-s * x for x in sphere.weights[i]), s * sphere.bias[i]))
+    return out
+
+
+def region_vertices(sphere: Sphere, pattern: str, limit: int = 50_000):
+    """All vertices of the closed region ``{z ∈ A : a_i·z ≤ g_i}``, exactly (None past ``limit`` subsets).
+
+    A vertex is a feasible point where m = dim A linearly independent
+    constraints are active; with LayerNorm the equation Σz = 0 joins each system.
+    """
+    from itertools import combinations
+    from math import comb
+
+    cons = pattern_constraints(sphere, pattern)
+    m = sphere.ambient_dim
+    if comb(len(cons), m) > limit:
+        return None
+    extra = [((F(1),) * sphere.d, ZERO)] if sphere.centers else []
+    found: list[tuple] = []
+    for subset in combinations(cons, m):
+        rows = [a for _, a, _ in subset] + [r for r, _ in extra]
+        rhs = [g for _, _, g in subset] + [v for _, v in extra]
+        z = solve_exact(rows, rhs)
+        if z is None or any(dot(a, z) > g for _, a, g in cons):
+            continue
+        if z not in found:
+            found.append(z)
+    return found
+
+
+def bounded_by(sphere: Sphere, pattern: str, certificates: list[tuple[tuple, dict]]) -> bool:
+    """Check exactly that the closed region is bounded.
+
+    Each entry ``(c, y)`` has y ≥ 0 and ``P·Σ y_i a_i = c``, so every recession
+    direction r ∈ A (a_i·r ≤ 0) has ``c·r ≤ 0``. When the c's are closed under
+    negation and span A, r is orthogonal to A, hence r = 0.
+    """
+    cons = {i: a for i, a, _ in pattern_constraints(sphere, pattern)}
+    directions = []
+    for c, y in certificates:
+        if any(v < 0 or i not in cons for i, v in y.items()):
+            return False
+        total = sphere.project([sum((v * cons[i][k] for i, v in y.items()), ZERO) for k in range(sphere.d)])
+        if total != tuple(c) or sphere.project(c) != tuple(c):
+            return False
+        directions.append(tuple(c))
+    if any(tuple(-x for x in c) not in directions for c in directions):
+        return False
+    # rank of the directions must be dim A
+    rows = [list(c) for c in directions]
+    rank = 0
+    for col in range(sphere.d):
+        p = next((i for i in range(rank, len(rows)) if rows[i][col] != 0), None)
+        if p is None:
+            continue
+        rows[rank], rows[p] = rows[p], rows[rank]
+        for i in range(len(rows)):
+            if i != rank and rows[i][col] != 0:
+                f = rows[i][col] / rows[rank][col]
+                rows[i] = [a - f * b for a, b in zip(rows[i], rows[rank])]
+        rank += 1
+    return rank == sphere.ambient_dim
+
+
+def inside_ball(sphere: Sphere, pattern: str, certificates) -> bool | None:
+    """True when the region is bounded (checked with ``certificates``) and every vertex has ‖z‖² ≤ d.
+
+    Then the open region misses S: a point of its interior has ‖z‖² strictly
+    below the maximum over the polytope (‖·‖² is strictly convex), which is
+    attained at a vertex and is ≤ d. None when there are too many vertex systems.
+    """
+    if not bounded_by(sphere, pattern, certificates):
+        return False
+    verts = region_vertices(sphere, pattern)
+    if verts is None:
+        return None
+    return all(dot(z, z) <= sphere.d for z in verts)

@@ -46,6 +46,7 @@ class Feasibility:
     witness: tuple | None = None   # rational point (space, or exactly on S)
     direction: tuple | None = None  # LayerNorm d = 3: rational y, the point is √d·y/‖y‖
     multipliers: dict | None = None  # {neuron: y_i} for a Farkas / ball certificate
+    inside: list | None = None       # [(c, {neuron: y_i})]: boundedness, for "the region lies inside the ball"
     how: str = ""
 
 
@@ -221,6 +222,32 @@ def _farkas(weights, bias, pattern) -> dict | None:
     return cert if verify_farkas(weights, bias, pattern, cert) else None
 
 
+def _boundedness_certificates(sphere: Sphere, pattern: str) -> list | None:
+    """For c = ±g_k (an orthogonal basis of A): y ≥ 0 with Σ y_i a_i = c, exact (see geometry.sphere.bounded_by)."""
+    from geomcheck.geometry.regions import ambient_basis
+    from geomcheck.geometry.sphere import pattern_constraints
+
+    cons = pattern_constraints(sphere, pattern)
+    if not cons:
+        return None
+    A = np.array([[float(x) for x in a] for _, a, _ in cons]).T  # d × m
+    m = A.shape[1]
+    out = []
+    for g in ambient_basis(sphere):
+        for c in (g, tuple(-x for x in g)):
+            cf = np.array([float(x) for x in c])
+            status, y, _ = _highs_lp(np.ones(m), np.vstack([A, -A]), np.r_[cf, -cf], [0.0] * m, [None] * m)
+            if status != "Optimal":
+                return None
+            support = [k for k in range(m) if y[k] > 1e-12]
+            M = [[cons[k][1][r] for k in support] for r in range(sphere.d)]
+            sol = _exact_solve(M, list(c), [float(y[k]) for k in support])
+            if sol is None or any(v < 0 for v in sol):
+                return None
+            out.append((tuple(c), {cons[k][0]: v for k, v in zip(support, sol) if v != 0}))
+    return out
+
+
 def space_feasibility(weights, bias, pattern: str, centers: bool = False) -> Feasibility:
     """Is ``{z : s_i(w_i·z + b_i) > 0}`` nonempty (in ℝᵈ, or in 1⊥ when ``centers``)? Exact verdict."""
     from geomcheck.geometry.sphere import project
@@ -323,6 +350,12 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
     rng = np.random.default_rng(seed)
     q = _outer_point(sphere, pattern, p, rng)
     if q is None:
+        from geomcheck.geometry.sphere import inside_ball
+
+        certs = _boundedness_certificates(sphere, pattern)
+        if certs is not None and inside_ball(sphere, pattern, certs):
+            return Feasibility(False, "proved", inside=certs,
+                               how="the region is bounded and all its vertices lie in the closed ball (exact vertex enumeration)")
         return Feasibility(False, "estimate",
                            how="the region seems to lie inside the ball (no outer vertex or ray found); not certified")
     # strictly interior points on both sides of the sphere: pull towards the max-margin point p
@@ -421,7 +454,7 @@ def search_regions(sphere: Sphere, time_budget: float = 30.0, samples: int = 400
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(desc="regions", unit="pattern", leave=False)
+        bar = tqdm(desc="regions", unit="pattern", leave=False, disable=None)  # None: silent unless a terminal
     while queue:
         if time.monotonic() - start > time_budget:
             break
