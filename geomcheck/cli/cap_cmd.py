@@ -75,5 +75,8 @@ def run(args) -> int:
         c = parse_rational(args.cos, "--cos")
         constant, hit = cap_is_region_constant(M, terms, Fraction(c))
         payload["decision"] = {"cos": format_rational(c), "constant": constant, "meets": hit}
+    if block.norm.eps > 0:
+        payload["note"] = ("eps > 0: the normalization's image is the open ball inside the sphere; "
+                           "this answer is for the eps = 0 sphere")
     emit(args, payload, _human)
     return 0

@@ -79,5 +79,8 @@ def run(args) -> int:
         except OSError as exc:
             raise InvalidInput(f"cannot write {args.certificate}: {exc.strerror}") from None
         payload["certificate"] = args.certificate
+    if block.norm.eps > 0 and on == "sphere":
+        payload["note"] = ("eps > 0: the normalization's image is the open ball inside the sphere; "
+                           "this answer is for the eps = 0 sphere")
     emit(args, payload, _human)
     return 0

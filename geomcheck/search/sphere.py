@@ -336,14 +336,15 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
     idx = _signed(pattern)
     if value is None:
         return Feasibility(None, "estimate", how="the min-norm QP failed")
-    if value > sphere.d:
+    if value > sphere.d * (1 - 1e-9):  # tangent regions have min-norm exactly √d; the check below is exact
         for den in (10**3, 10**6, 10**9, 10**12):
             y = {i: F(float(max(v, 0.0))).limit_denominator(den) for (i, _), v in zip(idx, dual)}
             y = {i: v for i, v in y.items() if v > 0}
             if verify_ball_certificate(sphere, pattern, y):
                 return Feasibility(False, "proved", multipliers=y,
-                                   how=f"min-norm {value ** 0.5:.6g} > √d = {sphere.d ** 0.5:.6g}: ball certificate")
-        return Feasibility(False, "estimate", how=f"min-norm {value ** 0.5:.6g} > √d, but no certificate verified")
+                                   how=f"min-norm {value ** 0.5:.6g} ≥ √d = {sphere.d ** 0.5:.6g}: ball certificate")
+        if value > sphere.d * (1 + 1e-9):
+            return Feasibility(False, "estimate", how=f"min-norm {value ** 0.5:.6g} > √d, but no certificate verified")
     t, p = _margin_point(sphere.weights, sphere.bias, pattern, sphere.d)
     if t is None or t <= 0:
         return Feasibility(None, "estimate", how="no interior point found")
