@@ -22,7 +22,7 @@ from geomcheck.certify.sphere import (feasibility_certificate, find_sphere_only_
                                       pattern_sphere_vs_space, region_count)
 from geomcheck.checker import check_certificate
 from geomcheck.cli import main
-from geomcheck.geometry.regions import count_circle, count_space_regions, count_two_sphere
+from geomcheck.geometry.regions import count_circle, count_space_regions, count_two_sphere, space_regions_upper_bound
 from geomcheck.geometry.sphere import (base_point, cap_distances, cap_is_region_constant, classify_neurons,
                                        nearest_boundaries, reflect_to, sphere_of)
 from geomcheck.io.resolve import load_model
@@ -501,3 +501,32 @@ def test_circle3_all_sixteen_patterns_decided():
         if res.feasible:
             feasible.add("".join(signs))
     assert feasible == set(count_circle(s).patterns)
+
+
+@pytest.mark.parametrize("spec", ["toy:circle3", "toy:sphere4", "toy:random?d=3&n=8&seed=9", "toy:random?d=4&n=7&seed=2",
+                                  "toy:random?d=3&n=5&seed=1&norm=rmsnorm"])
+def test_space_regions_between_sampling_and_general_position_bound(spec):
+    """Cells seen by sampling a big box ≤ exact deletion–restriction count ≤ Σ_k C(h, k)."""
+    s = sphere_of(load_model(spec))
+    exact = count_space_regions(s)
+    W = np.array([[float(v) for v in r] for r in s.weights])
+    b = np.array([float(v) for v in s.bias])
+    Z = np.random.default_rng(1).uniform(-60, 60, (200_000, s.d))
+    if s.centers:
+        Z -= Z.mean(axis=1, keepdims=True)
+    seen = {tuple(row) for row in (Z @ W.T + b > 0)}
+    assert len(seen) <= exact <= space_regions_upper_bound(s)
+    if spec == "toy:sphere4":
+        assert exact == 25 and space_regions_upper_bound(s) == 1 + 5 + 10 + 10
+
+
+def test_sphere_cli_witnesses(capsys):
+    assert main(["sphere", "toy:random?d=5&n=6&seed=4", "--json"]) == 0
+    p = json.loads(capsys.readouterr().out)
+    s = sphere_of(load_model("toy:random?d=5&n=6&seed=4"))
+    assert p["regions"]["status"] == "proved"
+    for pattern, w in p["regions"]["witnesses"].items():
+        z = [F(x) for x in w["point"]]
+        assert s.on_sphere(z)
+        assert "".join("+" if g > 0 else "-" for g in s.signs_at(z)) == pattern
+    assert sampled_patterns(s, 50_000) <= set(p["regions"]["witnesses"])

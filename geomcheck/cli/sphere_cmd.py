@@ -31,28 +31,44 @@ def register(subparsers) -> None:
 
 
 def _regions(block, sphere, args) -> tuple[dict | None, object]:
-    from geomcheck.geometry.regions import count_circle, count_space_regions, count_two_sphere
+    from geomcheck.geometry.regions import count_circle, count_space_regions, count_two_sphere, space_regions_upper_bound
 
     if args.regions == "no" or (args.regions == "auto" and sphere.dimension > 2 and sphere.n > 64):
         return None, None
     space = count_space_regions(sphere)
     space_entry = {"count": space, "status": "proved" if space is not None else "estimate",
                    "where": "the affine arrangement in 1⊥" if sphere.centers else "the affine arrangement in R^d"}
+    if space is None:
+        space_entry["upper_bound"] = space_regions_upper_bound(sphere)
+        space_entry["note"] = "exact count ran out of time; upper_bound is the general-position maximum"
     if sphere.dimension in (1, 2):
         count = count_circle(sphere) if sphere.dimension == 1 else count_two_sphere(sphere)
+        witnesses = {}
+        for pattern, w in sorted(count.patterns.items()):
+            if sphere.dimension == 1:  # a rational direction y: the point is √d·y/‖y‖
+                witnesses[pattern] = {"direction": _vec(w)}
+            else:  # the arc point c₀ + √K·y, which lies on this pattern's boundary circle: the region is beside it
+                c0, y, K = w
+                witnesses[pattern] = {"boundary_point": {"centre": _vec(c0), "direction": _vec(y), "K": format_rational(K)}}
         return {"count": count.regions, "pieces": count.pieces, "status": "proved", "method": count.method,
-                "space": space_entry, "patterns": sorted(count.patterns)}, count
+                "space": space_entry, "patterns": sorted(count.patterns), "witnesses": witnesses}, count
     from geomcheck.search.sphere import search_regions
 
     found = search_regions(sphere, time_budget=args.budget, progress=not args.json)
     entry = {"count": len(found.patterns), "status": found.status,
              "method": "adjacency search from witness to witness (LP/QP-backed, exact witnesses and certificates)",
              "checked": found.checked, "refuted": found.refuted, "undecided": found.undecided,
-             "complete": found.complete, "space": space_entry, "patterns": sorted(found.patterns)}
+             "complete": found.complete, "space": space_entry, "patterns": sorted(found.patterns),
+             "witnesses": {p: ({"point": _vec(r.witness)} if r.witness is not None else {"direction": _vec(r.direction)})
+                           for p, r in sorted(found.patterns.items())}}
     if found.status != "proved":
         entry["note"] = ("a lower bound: " + ("the search stopped at the time budget" if not found.complete
                                               else f"{found.undecided} neighbouring patterns could not be decided exactly"))
     return entry, None
+
+
+def _vec(v) -> list[str]:
+    return [format_rational(x) for x in v]
 
 
 def payload_for(block, args) -> tuple[dict, object, list]:
@@ -107,7 +123,8 @@ def _human(p: dict) -> str:
         sp = r["space"]
         pieces = f" in {r['pieces']} connected pieces" if "pieces" in r else ""
         lines.append(f"regions     {r['count']} on the sphere{pieces} [{r['status']}]")
-        lines.append(f"            {sp['count'] if sp['count'] is not None else '?'} in the whole space ({sp['where']}) [{sp['status']}]")
+        total = sp["count"] if sp["count"] is not None else f"? (at most {sp['upper_bound']})"
+        lines.append(f"            {total} in the whole space ({sp['where']}) [{sp['status']}]")
         if "note" in r:
             lines.append(f"            {r['note']}")
     return "\n".join(lines)

@@ -23,6 +23,7 @@ numbers of the form ``p + q·√D``:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cmp_to_key
@@ -33,7 +34,8 @@ from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c, sign_three_term
 from geomcheck.geometry.sphere import Sphere, classify_neurons, dot
 from geomcheck.model.block import pattern_string
 
-__all__ = ["RegionCount", "count_circle", "count_two_sphere", "count_space_regions", "ambient_basis", "surd"]
+__all__ = ["RegionCount", "count_circle", "count_two_sphere", "count_space_regions", "space_regions_upper_bound",
+           "ambient_basis", "surd"]
 
 F = Fraction
 ZERO = Fraction(0)
@@ -394,10 +396,10 @@ def _normalize_hyperplane(a: tuple, beta: Fraction) -> tuple | None:
     return tuple(x / lead for x in a) + (beta / lead,)
 
 
-def _regions(hyperplanes: list[tuple], dim: int, budget: list[int]) -> int:
+def _regions(hyperplanes: list[tuple], dim: int, budget: list) -> int:
     """Cells of an affine arrangement in ℚ^dim (rows ``(a…, β)`` meaning a·t + β = 0), distinct rows."""
     budget[0] -= len(hyperplanes) + 1
-    if budget[0] < 0:
+    if budget[0] < 0 or (budget[0] % 1024 < len(hyperplanes) + 1 and time.monotonic() > budget[1]):
         raise _Budget
     if not hyperplanes:
         return 1
@@ -417,8 +419,8 @@ def _regions(hyperplanes: list[tuple], dim: int, budget: list[int]) -> int:
     return total
 
 
-def count_space_regions(sphere: Sphere, budget: int = 2_000_000) -> int | None:
-    """Number of cells of ``{w̃_i·z + b'_i = 0}`` in the ambient space, or None past ``budget`` steps.
+def count_space_regions(sphere: Sphere, budget: int = 2_000_000, seconds: float = 3.0) -> int | None:
+    """Number of cells of ``{w̃_i·z + b'_i = 0}`` in the ambient space, or None past ``budget`` steps / ``seconds``.
 
     Parameter coordinates t w.r.t. an orthogonal basis g_k of the ambient
     space: neuron i is ``Σ_k (w̃_i·g_k)·t_k + b'_i = 0``. Adding hyperplanes one
@@ -432,6 +434,15 @@ def count_space_regions(sphere: Sphere, budget: int = 2_000_000) -> int | None:
         if row is not None:
             rows.add(row)
     try:
-        return _regions(sorted(rows), len(basis), [budget])
+        return _regions(sorted(rows), len(basis), [budget, time.monotonic() + seconds])
     except _Budget:
         return None
+
+
+def space_regions_upper_bound(sphere: Sphere) -> int:
+    """``Σ_{k ≤ m} C(h, k)`` for h distinct hyperplanes in dimension m: the most cells any such arrangement has
+    (attained exactly in general position; by deletion–restriction, r(A) ≤ r(A∖H) + r(A^H))."""
+    basis = ambient_basis(sphere)
+    rows = {_normalize_hyperplane(tuple(dot(w, g) for g in basis), b) for w, b in zip(sphere.weights, sphere.bias)}
+    h = len(rows - {None})
+    return sum(math.comb(h, k) for k in range(len(basis) + 1))
