@@ -530,3 +530,23 @@ def test_sphere_cli_witnesses(capsys):
         assert s.on_sphere(z)
         assert "".join("+" if g > 0 else "-" for g in s.signs_at(z)) == pattern
     assert sampled_patterns(s, 50_000) <= set(p["regions"]["witnesses"])
+
+
+@pytest.mark.parametrize("spec", ["toy:circle3", "toy:sphere4"])
+def test_plot_writes_a_png(tmp_path, spec):
+    out = tmp_path / "p.png"
+    assert main(["sphere", spec, "--plot", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 10_000
+
+
+def test_plot_refuses_higher_spheres(tmp_path, capsys):
+    assert main(["sphere", "toy:random?d=6&n=3&seed=1", "--plot", str(tmp_path / "p.png"), "--regions", "no"]) == 2
+    assert "dimension 4" in capsys.readouterr().err
+
+
+def test_all_star_pattern_is_feasible_everywhere():
+    for spec, on in (("toy:sphere4", "sphere"), ("toy:circle3", "sphere"), ("toy:sphere4-noln", "space")):
+        b = load_model(spec)
+        f = b.folded
+        res = sphere_feasibility(sphere_of(b), "*" * b.n) if on == "sphere" else space_feasibility(f.weights, f.bias, "*" * b.n)
+        assert res.feasible and res.status == "proved"

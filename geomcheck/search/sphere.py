@@ -136,7 +136,7 @@ def _highs_lp(c, A, ub, lb_vars, ub_vars, maximize=False):
 
 def _arrays(weights, bias, pattern):
     idx = _signed(pattern)
-    W = np.array([[float(v) for v in weights[i]] for i, _ in idx]).reshape(len(idx), -1)
+    W = np.array([[float(v) for v in weights[i]] for i, _ in idx]).reshape(len(idx), len(weights[0]))
     b = np.array([float(bias[i]) for i, _ in idx])
     s = np.array([float(si) for _, si in idx])
     return idx, W, b, s
@@ -372,10 +372,21 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
     dv = outer - inner
     a, bq, c = dv @ dv, 2 * inner @ dv, inner @ inner - sphere.d
     lam = (-bq + np.sqrt(max(bq * bq - 4 * a * c, 0.0))) / (2 * a)
-    for frac in (0.0, 0.02, -0.02, 0.1, -0.1):
-        target = inner + (lam + frac * (1 - lam)) * dv
-        target = target * np.sqrt(sphere.d) / np.linalg.norm(target)
-        for den in (10, 100, 10**4, 10**6, 10**9, 10**13):
+    # candidate sphere points: the crossing, and radial images of points of the region on both sides;
+    # the one deepest inside the region (largest normalized margin) rounds to the simplest witness
+    _, Wp, bp, sp = _arrays(sphere.weights, sphere.bias, pattern)
+    norms = np.linalg.norm(Wp, axis=1) if len(Wp) else np.ones(0)
+    norms[norms == 0] = 1.0
+    candidates = [inner + (lam + frac * (1 - lam)) * dv for frac in (0.0, 0.02, -0.02, 0.1, -0.1)]
+    candidates += [inner + t * (p - inner) for t in np.linspace(0, 1, 9)] + [outer + t * (p - outer) for t in np.linspace(0, 1, 9)]
+    candidates = [c * np.sqrt(sphere.d) / np.linalg.norm(c) for c in candidates if np.linalg.norm(c) > 0]
+
+    def depth(z):
+        return float(np.min(sp * (Wp @ z + bp) / norms)) if len(Wp) else 1.0
+
+    candidates.sort(key=depth, reverse=True)
+    for target in candidates[:6]:
+        for den in (1, 2, 4, 10, 100, 10**4, 10**6, 10**9, 10**13):
             if base_point(sphere.d, sphere.centers) is None:
                 y = sphere.project(_rationalize(target, den))
                 if any(y) and all(s * sg > 0 for (i, s), sg in zip(idx, [sphere.signs_along(y)[i] for i, _ in idx])):
