@@ -348,6 +348,8 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
     t, p = _margin_point(sphere.weights, sphere.bias, pattern, sphere.d)
     if t is None or t <= 0:
         return Feasibility(None, "estimate", how="no interior point found")
+    if sphere.centers:
+        p = p - p.mean()  # the LP leaves the 1-component free (w̃ ∈ 1⊥); the sphere lives in 1⊥
     rng = np.random.default_rng(seed)
     q = _outer_point(sphere, pattern, p, rng)
     if q is None:
