@@ -550,3 +550,38 @@ def test_all_star_pattern_is_feasible_everywhere():
         f = b.folded
         res = sphere_feasibility(sphere_of(b), "*" * b.n) if on == "sphere" else space_feasibility(f.weights, f.bias, "*" * b.n)
         assert res.feasible and res.status == "proved"
+
+
+def test_cap_exact_tie_and_certificate():
+    """LayerNorm d = 4, û ∝ (1,−1,0,0); neurons w̃ = ±(0,0,1,−1) with b' = 1 are both at angle 90° from û and
+    have the same ρ, so they tie exactly: δ = |90° − ρ|, cos ρ = −1/(2·√2) → δ = arcsin(1/(2√2))."""
+    b = block([[0, 0, 1, -1], [0, 0, -1, 1], [1, 1, -1, -1]], [1, 1, -5])
+    s = sphere_of(b)
+    M, terms = cap_distances(s, (F(1), F(-1), F(0), F(0)), classify_neurons(s))
+    best = nearest_boundaries(M, terms)
+    assert sorted(t.index for t in best) == [0, 1]
+    assert best[0].distance == pytest.approx(math.asin(1 / (2 * math.sqrt(2))))
+    from geomcheck.certify.sphere import envelope
+
+    cert = json.loads(json.dumps(envelope(b, "sphere-cap", {"direction": ["1", "-1", "0", "0"], "nearest": [0, 1],
+                                                            "cos": "9/10", "constant": False})))
+    assert check_certificate(cert).accepted
+    for change in ({"nearest": [0]}, {"constant": True}, {"cos": "99/100"}):
+        bad = copy.deepcopy(cert)
+        bad["claim"].update(change)
+        assert not check_certificate(bad).accepted
+
+
+@pytest.mark.parametrize("spec, direction", [("toy:circle3", "2,1,-3"), ("toy:sphere4", "1,2,-1,-2"),
+                                             ("toy:random?d=6&n=9&seed=3", "1,0,2,0,-1,0")])
+def test_cap_cli_certificate(tmp_path, capsys, spec, direction):
+    path = tmp_path / "cap.json"
+    assert main(["cap", spec, "--direction", direction, "--json"]) == 0
+    radius = float(json.loads(capsys.readouterr().out)["radius"])
+    for factor, expected in ((0.999, True), (1.001, False)):
+        c = F(math.cos(radius * factor)).limit_denominator(10**9)
+        assert main(["cap", spec, "--direction", direction, "--cos", f"{c.numerator}/{c.denominator}",
+                     "--certificate", str(path), "--json"]) == 0
+        p = json.loads(capsys.readouterr().out)
+        assert p["decision"]["constant"] is expected
+        assert check_certificate(json.loads(path.read_text())).accepted

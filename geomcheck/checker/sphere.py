@@ -363,3 +363,76 @@ def check_circle_regions(cert: dict, model: CheckedModel) -> str:
     require(claim.get("pieces") == m, "claim.pieces", f"{m} arcs listed, the claim says {claim.get('pieces')}")
     require(claim.get("regions") == regions, "claim.regions", f"{regions} distinct patterns, the claim says {claim.get('regions')}")
     return f"{regions} regions in {m} pieces on the circle"
+
+
+# ------------------------------------------------------------------ sphere-cap
+def _sign_a_b_sqrt(a: Fraction, b: Fraction, c: Fraction) -> int:
+    """sign(a + b·√c), c ≥ 0, by comparing squares."""
+    sa, sb = sign(a), (sign(b) if c else 0)
+    if sb == 0 or sa == sb:
+        return sa or sb
+    if sa == 0:
+        return sb
+    return sa * sign(a * a - b * b * c)
+
+
+def _sign3(alpha: Fraction, beta: Fraction, d1: Fraction, gamma: Fraction, d2: Fraction) -> int:
+    """sign(α + β√d1 + γ√d2): if α and S = β√d1 + γ√d2 disagree, compare α² with
+    S² = β²d1 + γ²d2 + 2βγ√(d1·d2)."""
+    s_rest = sign_sqrt_combination(beta, d1, gamma, d2)
+    s_alpha = sign(alpha)
+    if s_rest == 0 or s_alpha == s_rest:
+        return s_alpha or s_rest
+    if s_alpha == 0:
+        return s_rest
+    return s_alpha * _sign_a_b_sqrt(alpha * alpha - beta * beta * d1 - gamma * gamma * d2, -2 * beta * gamma, d1 * d2)
+
+
+@register("sphere-cap")
+def check_cap(cert: dict, model: CheckedModel) -> str:
+    """kind ``sphere-cap``: ``claim = {"direction": v, "nearest": [i, …], "cos": C, "constant": bool}``.
+
+    With u = P·v, M = d‖u‖², and for each neuron with a boundary on S
+    (w̃_i ≠ 0, b'_i² ≤ d‖w̃_i‖²): ``alpha_i = −(u·w̃_i)b'_i/‖w̃_i‖²``,
+    ``beta_i = (1 − cos²α_i)(1 − cos²ρ_i)`` with cos²α_i = (u·w̃_i)²/(‖u‖²‖w̃_i‖²),
+    cos²ρ_i = b'_i²/(d‖w̃_i‖²). The angular distance δ_i from û to neuron i's
+    boundary has ``√M·cos δ_i = alpha_i + √(beta_i·M)`` (cos(α − ρ), both sines ≥ 0).
+    Checked: the ``nearest`` neurons have equal cos δ, every other boundary
+    neuron a strictly smaller one (a larger δ); and ``constant`` is true iff
+    ``C·√M − alpha_i − √(beta_i·M) > 0`` for every boundary neuron (the closed cap
+    of angle arccos C misses every boundary) — optional when "cos" is absent.
+    """
+    require(model.normalized, "model", "the model has no normalization, hence no sphere")
+    claim = cert["claim"]
+    v = rational_vector(claim["direction"], "claim.direction", model.d)
+    u = model.centre(v)
+    u2 = _dot(u, u)
+    require(u2 > 0, "claim.direction", "projects to 0: no point on the sphere")
+    d = Fraction(model.d)
+    M = d * u2
+    terms = {}
+    for i, (w, b) in enumerate(zip(model.folded_w, model.folded_b)):
+        n2 = _dot(w, w)
+        if n2 == 0 or b * b > d * n2:
+            continue
+        uw = _dot(u, w)
+        terms[i] = (-uw * b / n2, (1 - uw * uw / (u2 * n2)) * (1 - b * b / (d * n2)))
+    nearest = claim["nearest"]
+    require(isinstance(nearest, list) and all(i in terms for i in nearest) and (nearest or not terms),
+            "claim.nearest", "must list neurons with a boundary on the sphere")
+    if nearest:
+        a0, b0 = terms[nearest[0]]
+        for i, (a, bb) in terms.items():
+            c = _sign3(a - a0, Fraction(1), bb * M, Fraction(-1), b0 * M)  # sign(cos δ_i − cos δ_0)·√M
+            if i in nearest:
+                require(c == 0, "claim.nearest", f"neuron {i} is not at the same distance as neuron {nearest[0]}")
+            else:
+                require(c < 0, "claim.nearest", f"neuron {i} is at least as close as neuron {nearest[0]}")
+    if "cos" in claim:
+        C = rational(claim["cos"], "claim.cos")
+        require(-1 <= C <= 1, "claim.cos", "must lie in [-1, 1]")
+        constant = all(_sign3(-a, C, M, Fraction(-1), bb * M) > 0 for a, bb in terms.values())
+        require(claim.get("constant") is constant, "claim.constant",
+                f"the cap with cos = {C} is {'' if constant else 'not '}region-constant")
+    return f"cap around the direction: nearest boundary neuron(s) {nearest}" + (
+        f", cap with cos = {claim['cos']} {'is' if claim.get('constant') else 'is not'} region-constant" if "cos" in claim else "")

@@ -20,6 +20,7 @@ def register(subparsers) -> None:
     add_model_argument(p)
     p.add_argument("--direction", required=True, help="the input direction V (1,-2,3/4 | @file.npy | neuron:K | e:K)")
     p.add_argument("--cos", help="decide exactly whether the cap with this cosine (rational in [-1, 1]) is region-constant")
+    p.add_argument("--certificate", metavar="FILE", help="write a sphere-cap certificate (nearest neurons, and the --cos decision)")
     add_json_flag(p)
     p.set_defaults(run=run)
 
@@ -75,6 +76,21 @@ def run(args) -> int:
         c = parse_rational(args.cos, "--cos")
         constant, hit = cap_is_region_constant(M, terms, Fraction(c))
         payload["decision"] = {"cos": format_rational(c), "constant": constant, "meets": hit}
+    if args.certificate:
+        import json
+
+        from geomcheck.certify.sphere import envelope
+        from geomcheck.errors import InvalidInput
+
+        claim = {"direction": [format_rational(x) for x in v], "nearest": payload["neurons"]}
+        if "decision" in payload:
+            claim.update(cos=payload["decision"]["cos"], constant=payload["decision"]["constant"])
+        try:
+            with open(args.certificate, "w", encoding="utf-8") as handle:
+                json.dump(envelope(block, "sphere-cap", claim), handle, indent=1)
+        except OSError as exc:
+            raise InvalidInput(f"cannot write {args.certificate}: {exc.strerror}") from None
+        payload["certificate"] = args.certificate
     if block.norm.eps > 0:
         payload["note"] = ("eps > 0: the normalization's image is the open ball inside the sphere; "
                            "this answer is for the eps = 0 sphere")
