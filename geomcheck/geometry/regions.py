@@ -207,21 +207,25 @@ class _PlaneCircle:
         A, B = AB
         return _add(_scale(self.e1, A / dot(self.e1, self.e1)), _scale(self.e2, B / dot(self.e2, self.e2)))
 
-    def arc_directions(self, points: list[_Point]) -> tuple[list[_Point], list[tuple]]:
-        """Distinct points in angular order and, for each, a direction strictly inside the arc after it."""
-        keyed = [(self.key(p), p) for p in points]
+    def arc_directions(self, points: list[_Point], tags: list | None = None) -> tuple[list[_Point], list[tuple], list[set]]:
+        """Distinct points in angular order, for each a direction strictly inside the arc after it,
+        and for each the set of tags of the input points equal to it."""
+        tags = tags if tags is not None else [None] * len(points)
+        keyed = [(self.key(p), p, t) for p, t in zip(points, tags)]
         keyed.sort(key=cmp_to_key(lambda s, t: _cmp_keys(s[0], t[0])))
-        distinct: list[tuple[_Key, _Point]] = []
-        for k, p in keyed:
+        distinct: list[tuple[_Key, _Point, set]] = []
+        for k, p, t in keyed:
             if not distinct or _cmp_keys(distinct[-1][0], k) != 0:
-                distinct.append((k, p))
+                distinct.append((k, p, {t}))
+            else:
+                distinct[-1][2].add(t)
         if not distinct:
-            return [], [self.direction((F(1), F(0)))]
+            return [], [self.direction((F(1), F(0)))], []
         dirs = []
-        for j, (k, _) in enumerate(distinct):
+        for j, (k, _, _) in enumerate(distinct):
             nxt = distinct[(j + 1) % len(distinct)][0]
             dirs.append(self.direction(_direction_between(k, nxt, len(distinct) == 1)))
-        return [p for _, p in distinct], dirs
+        return [p for _, p, _ in distinct], dirs, [t for _, _, t in distinct]
 
 
 # --------------------------------------------------------------------- dim 1: the circle
@@ -239,22 +243,42 @@ def _line_circle_points(sphere: Sphere, w, c, plane_vectors) -> list[_Point]:
 
 
 def count_circle(sphere: Sphere) -> RegionCount:
-    """Exact regions and pieces on S when S is a circle (module docstring)."""
+    """Exact regions and pieces on S when S is a circle (module docstring).
+
+    The first arc's pattern is evaluated exactly at its witness direction; the
+    next arc's pattern is the previous one with the cutting neurons whose
+    boundary point separates them flipped (a cutting neuron changes sign at
+    each of its two points, a tangent one never). Going once around must
+    reproduce the first pattern, which is asserted.
+    """
     if sphere.dimension != 1:
         raise ValueError("count_circle needs a 1-dimensional sphere")
     e1, e2 = ambient_basis(sphere)
-    points = []
+    points, tags = [], []
     for nb in classify_neurons(sphere):
         if nb.kind in ("cuts", "tangent"):
-            points += _line_circle_points(sphere, sphere.weights[nb.index], -sphere.bias[nb.index], [e1, e2])
+            found = _line_circle_points(sphere, sphere.weights[nb.index], -sphere.bias[nb.index], [e1, e2])
+            points += found
+            tags += [(nb.index, nb.kind == "cuts")] * len(found)
     circle = _PlaneCircle(tuple(ZERO for _ in e1), e1, e2, F(sphere.d))
-    distinct, dirs = circle.arc_directions(points)
+    distinct, dirs, tag_sets = circle.arc_directions(points, tags)
     patterns: dict[str, tuple] = {}
     arcs = []
-    for y in dirs:
-        pattern = pattern_string(sphere.signs_along(y))
+    signs = list(sphere.signs_along(dirs[0]))
+    for k, y in enumerate(dirs):
+        if k > 0:
+            for index, cuts in tag_sets[k]:
+                if cuts:
+                    signs[index] = -signs[index]
+        pattern = pattern_string(signs)
         patterns.setdefault(pattern, y)
         arcs.append((pattern, y))
+    if tag_sets:
+        for index, cuts in tag_sets[0]:
+            if cuts:
+                signs[index] = -signs[index]
+        if tuple(signs) != sphere.signs_along(dirs[0]):
+            raise AssertionError("count_circle: the flips around the circle do not close up")
     return RegionCount(len(patterns), max(1, len(distinct)), patterns, "circle: exact angular sort", arcs)
 
 
@@ -355,7 +379,7 @@ def count_two_sphere(sphere: Sphere) -> RegionCount:
         R2 = d - c * c / w2
         e1, e2 = _orthogonalize(basis, [w])[:2]
         circle = _PlaneCircle(c0, e1, e2, R2)
-        distinct, dirs = circle.arc_directions(g["vertices"])
+        distinct, dirs, _ = circle.arc_directions(g["vertices"])
         if distinct:
             E += len(distinct)
         else:
