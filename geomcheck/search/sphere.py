@@ -362,8 +362,7 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
         return Feasibility(False, "estimate",
                            how="the region seems to lie inside the ball (no outer vertex or ray found); not certified")
     # strictly interior points on both sides of the sphere: pull towards the max-margin point p
-    inner = zmin + 0.5 * (p - zmin) * min(1.0, 1e-3 + 0.0)
-    for frac in (1e-3, 1e-2, 0.1, 0.5):
+    for frac in (1e-3, 1e-2, 0.1, 0.5):  # off the min-norm point (on the region's boundary) into the interior
         inner = zmin + frac * (p - zmin)
         if inner @ inner < sphere.d:
             break
