@@ -585,3 +585,34 @@ def test_cap_cli_certificate(tmp_path, capsys, spec, direction):
         p = json.loads(capsys.readouterr().out)
         assert p["decision"]["constant"] is expected
         assert check_certificate(json.loads(path.read_text())).accepted
+
+
+@pytest.mark.parametrize("spec, regions", [("toy:sphere4", 22), ("toy:circle3", 8), ("toy:random?d=5&n=7&seed=3", None)])
+def test_regions_by_exhaustion_certificate(tmp_path, capsys, spec, regions):
+    path = tmp_path / "r.json"
+    assert main(["sphere", spec, "--json", "--regions-certificate", str(path)]) == 0
+    p = json.loads(capsys.readouterr().out)
+    cert = json.loads(path.read_text())
+    assert check_certificate(cert).accepted
+    assert cert["claim"]["regions"] == p["regions"]["count"] == (regions or p["regions"]["count"])
+    if cert["kind"] != "sphere-regions":
+        from geomcheck.certify.sphere import regions_by_exhaustion_certificate
+
+        cert = json.loads(json.dumps(regions_by_exhaustion_certificate(load_model(spec))))
+        assert check_certificate(cert).accepted and cert["claim"]["regions"] == regions
+    muts = []
+    bad = copy.deepcopy(cert)
+    bad["claim"]["regions"] += 1
+    muts.append(bad)
+    bad = copy.deepcopy(cert)
+    del bad["feasible"][0]
+    bad["claim"]["regions"] -= 1
+    muts.append(bad)
+    bad = copy.deepcopy(cert)
+    del bad["infeasible"][-1]
+    muts.append(bad)
+    bad = copy.deepcopy(cert)  # claim a refuted pattern as witnessed by another's witness
+    bad["feasible"][0]["pattern"] = bad["feasible"][1]["pattern"]
+    muts.append(bad)
+    for bad in muts:
+        assert not check_certificate(bad).accepted

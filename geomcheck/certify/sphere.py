@@ -11,6 +11,9 @@ Proof entry points:
   the sphere sees fewer affine maps).
 * :func:`region_count` — exact regions/pieces on S (dim 1 and 2), with a
   ``circle-regions`` certificate for circles.
+* :func:`regions_by_exhaustion_certificate` — a ``sphere-regions`` certificate
+  (every pattern witnessed or refuted) for small n, any d: the checker-backed
+  region count of ``toy:sphere4`` (22).
 * :func:`find_sphere_only_gap` — some pattern feasible in space, certified
   infeasible on the sphere (by a ball certificate), if the model has one.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 from geomcheck.exact.rationals import format_rational
 
 __all__ = ["envelope", "feasibility_certificate", "neurons_certificate", "circle_regions_certificate",
+           "regions_by_exhaustion_certificate",
            "pattern_sphere_vs_space", "region_count", "find_sphere_only_gap"]
 
 
@@ -65,6 +69,46 @@ def circle_regions_certificate(block, count) -> dict:
     """
     arcs = [{"direction": _vec(y), "pattern": p} for p, y in count.arcs]
     return envelope(block, "circle-regions", {"regions": count.regions, "pieces": count.pieces}, arcs=arcs)
+
+
+def regions_by_exhaustion_certificate(block, limit_n: int = 12) -> dict:
+    """A ``sphere-regions`` certificate: every pattern witnessed on S or refuted.
+
+    A ball certificate refutes every pattern that agrees with it on its support,
+    so it is generalized to a partial pattern (``*`` elsewhere) and covers many
+    at once. Raises ValueError when a pattern stays undecided (estimate).
+    """
+    import itertools
+
+    from geomcheck.geometry.sphere import sphere_of
+    from geomcheck.search.sphere import sphere_feasibility
+
+    if block.n > limit_n:
+        raise ValueError(f"exhaustive region certificates are for n ≤ {limit_n}")
+    sphere = sphere_of(block)
+    feasible, infeasible, refuted = [], [], []
+    for signs in itertools.product("+-", repeat=block.n):
+        pattern = "".join(signs)
+        if any(all(p == "*" or p == f for p, f in zip(r, pattern)) for r in refuted):
+            continue
+        res = sphere_feasibility(sphere, pattern)
+        if res.status != "proved":
+            raise ValueError(f"pattern {pattern}: undecided ({res.how})")
+        if res.feasible:
+            entry = {"pattern": pattern}
+            entry.update({"direction": _vec(res.direction)} if res.direction is not None else {"witness": _vec(res.witness)})
+            feasible.append(entry)
+        elif res.inside is not None:
+            refuted.append(pattern)
+            infeasible.append({"pattern": pattern, "inside_ball": [
+                {"direction": _vec(c), "multipliers": {str(i): format_rational(v) for i, v in sorted(y.items())}}
+                for c, y in res.inside]})
+        else:
+            partial = "".join(c if i in res.multipliers else "*" for i, c in enumerate(pattern))
+            refuted.append(partial)
+            infeasible.append({"pattern": partial,
+                               "multipliers": {str(i): format_rational(v) for i, v in sorted(res.multipliers.items())}})
+    return envelope(block, "sphere-regions", {"regions": len(feasible)}, feasible=feasible, infeasible=infeasible)
 
 
 def pattern_sphere_vs_space(block, pattern: str) -> dict:

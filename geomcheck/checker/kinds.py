@@ -1,4 +1,4 @@
 """Imports every certificate-kind module so each registers its check."""
 
 # one line per kind module (keep sorted)
-from geomcheck.checker import sphere  # noqa: F401  (sphere-feasible, sphere-infeasible, sphere-neurons, circle-regions, sphere-cap)
+from geomcheck.checker import sphere  # noqa: F401  (sphere-feasible, sphere-infeasible, sphere-neurons, circle-regions, sphere-cap, sphere-regions)

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from geomcheck.checker.core import (CheckedModel, rational, rational_vector, register, require, sign,
+from geomcheck.checker.core import (CheckedModel, Rejected, rational, rational_vector, register, require, sign,
                                     sign_sqrt_combination)
 
 ZERO = Fraction(0)
@@ -436,3 +436,63 @@ def check_cap(cert: dict, model: CheckedModel) -> str:
                 f"the cap with cos = {C} is {'' if constant else 'not '}region-constant")
     return f"cap around the direction: nearest boundary neuron(s) {nearest}" + (
         f", cap with cos = {claim['cos']} {'is' if claim.get('constant') else 'is not'} region-constant" if "cos" in claim else "")
+
+
+# ------------------------------------------------------------------ sphere-regions (by exhaustion)
+def _covers(partial: str, full: str) -> bool:
+    return all(p == "*" or p == f for p, f in zip(partial, full))
+
+
+def _all_patterns(n: int):
+    """Every pattern in {+, -}ⁿ, in lexicographic order ('+' < '-')."""
+    if n == 0:
+        yield ""
+        return
+    for rest in _all_patterns(n - 1):
+        yield "+" + rest
+        yield "-" + rest
+
+
+@register("sphere-regions")
+def check_regions(cert: dict, model: CheckedModel) -> str:
+    """kind ``sphere-regions``: the number of sign patterns realised on S, by exhaustion (n ≤ 16).
+
+    ``claim = {"regions": N}``; ``"feasible": [{"pattern": "+-+", "witness" | "direction": …}]``
+    (full patterns, each checked as a ``sphere-feasible`` certificate on the sphere);
+    ``"infeasible": [{"pattern": "+*-", "multipliers" | "inside_ball": …}]`` (patterns
+    with ``*``, each checked as a ``sphere-infeasible`` certificate: every completion
+    of it is then absent). Checked: every s ∈ {+,−}ⁿ is feasible-listed or covered
+    by a refuted pattern, and N is the number of feasible ones. (A neuron that is
+    identically 0 on S would make every pattern infeasible; such models count 0.)
+    """
+    require(model.normalized, "model", "the model has no normalization, hence no sphere")
+    require(model.n <= 16, "model", "exhaustive region certificates are for n ≤ 16")
+    feasible = set()
+    for k, entry in enumerate(cert["feasible"]):
+        sub = {"claim": {"pattern": entry["pattern"], "on": "sphere"}}
+        for key in ("witness", "direction"):
+            if key in entry:
+                sub[key] = entry[key]
+        require("*" not in entry["pattern"], f"feasible[{k}]", "feasible patterns must be full")
+        try:
+            check_feasible(sub, model)
+        except Rejected as exc:
+            raise Rejected(f"feasible[{k}].{exc.step}", exc.why) from None
+        feasible.add(entry["pattern"])
+    refuted = []
+    for k, entry in enumerate(cert["infeasible"]):
+        sub = {"claim": {"pattern": entry["pattern"], "on": "sphere"}}
+        for key in ("multipliers", "inside_ball"):
+            if key in entry:
+                sub[key] = entry[key]
+        try:
+            check_infeasible(sub, model)
+        except Rejected as exc:
+            raise Rejected(f"infeasible[{k}].{exc.step}", exc.why) from None
+        refuted.append(entry["pattern"])
+    for full in _all_patterns(model.n):
+        require(full in feasible or any(_covers(p, full) for p in refuted), "coverage",
+                f"pattern {full} is neither witnessed nor refuted")
+    require(cert["claim"].get("regions") == len(feasible), "claim.regions",
+            f"{len(feasible)} patterns witnessed, the claim says {cert['claim'].get('regions')}")
+    return f"{len(feasible)} sign patterns occur on the sphere ({len(refuted)} refutations cover the rest)"

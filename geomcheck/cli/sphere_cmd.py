@@ -26,7 +26,7 @@ def register(subparsers) -> None:
     p.add_argument("--plot", metavar="FILE.png", help="draw the circle (d = 3) or the 2-sphere (d = 4) coloured by region")
     p.add_argument("--certificate", metavar="FILE", help="write the neuron-classification certificate (kind sphere-neurons)")
     p.add_argument("--regions-certificate", metavar="FILE",
-                   help="write the region-count certificate (kind circle-regions; circles only)")
+                   help="write the region-count certificate (circle-regions for circles, else sphere-regions for n ≤ 12)")
     p.set_defaults(run=run)
 
 
@@ -156,12 +156,17 @@ def run(args) -> int:
         _write(args.certificate, neurons_certificate(block, neurons))
         payload["certificate"] = args.certificate
     if args.regions_certificate:
-        from geomcheck.certify.sphere import circle_regions_certificate
+        from geomcheck.certify.sphere import circle_regions_certificate, regions_by_exhaustion_certificate
         from geomcheck.errors import InvalidInput
 
-        if count is None or not getattr(count, "arcs", None):
-            raise InvalidInput("--regions-certificate: region certificates exist for circles only (LayerNorm d = 3, RMSNorm d = 2)")
-        _write(args.regions_certificate, circle_regions_certificate(block, count))
+        if count is not None and getattr(count, "arcs", None):
+            cert = circle_regions_certificate(block, count)
+        else:
+            try:
+                cert = regions_by_exhaustion_certificate(block)
+            except ValueError as exc:
+                raise InvalidInput(f"--regions-certificate: {exc}") from None
+        _write(args.regions_certificate, cert)
         payload["regions_certificate"] = args.regions_certificate
     emit(args, payload, _human)
     return 0
