@@ -26,7 +26,8 @@ def register(subparsers) -> None:
 
 
 def _human(p: dict) -> str:
-    lines = [f"direction   pattern {p['pattern']} at z(V)"]
+    pattern = p["pattern"] if len(p["pattern"]) <= 80 else f"{p['pattern'][:60]}… ({len(p['pattern'])} neurons, --json for all)"
+    lines = [f"direction   pattern {pattern} at z(V)"]
     if p["radius"] is None:
         lines.append("radius      pi (no neuron has a boundary on the sphere: the whole sphere is one region) [proved]")
     else:
@@ -36,7 +37,8 @@ def _human(p: dict) -> str:
         dec = p["decision"]
         verdict = "region-constant" if dec["constant"] else "not region-constant"
         lines.append(f"cos {dec['cos']}  the cap is {verdict} [proved]"
-                     + ("" if dec["constant"] else f"; it meets neuron(s) {', '.join(map(str, dec['meets']))}"))
+                     + ("" if dec["constant"] else f"; it meets {len(dec['meets'])} neuron boundaries: "
+                        + ", ".join(map(str, dec["meets"][:20])) + (" …" if len(dec["meets"]) > 20 else "")))
     return "\n".join(lines)
 
 
