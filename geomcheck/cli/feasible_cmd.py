@@ -28,7 +28,8 @@ def register(subparsers) -> None:
 
 def _human(p: dict) -> str:
     verdict = {True: "feasible", False: "infeasible", None: "undecided"}[p["feasible"]]
-    lines = [f"pattern     {p['pattern']} on the {p['on']}: {verdict} [{p['status']}]", f"how         {p['how']}"]
+    pattern = p["pattern"] if len(p["pattern"]) <= 80 else f"{p['pattern'][:60]}… ({len(p['pattern'])} neurons)"
+    lines = [f"pattern     {pattern} on the {p['on']}: {verdict} [{p['status']}]", f"how         {p['how']}"]
     if p.get("witness"):
         lines.append(f"witness     ({', '.join(p['witness'])})")
     if p.get("witness_direction"):

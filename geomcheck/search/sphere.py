@@ -314,13 +314,10 @@ def _outer_point(sphere, pattern, interior: np.ndarray, rng) -> np.ndarray | Non
             continue
         if A.shape[0] == 0:
             return c / np.linalg.norm(c) * 2 * np.sqrt(R2)
-        status, x, h = _highs_lp(c, A, ub, [None] * d, [None] * d, maximize=True)
-        if status == "Unbounded":
-            _, has, ray = h.getPrimalRay()
-            ray = np.array(ray[:d]) if has else None
-            if ray is None or np.linalg.norm(ray) == 0:
-                continue
-            return interior + ray * (2 * np.sqrt(R2) + np.linalg.norm(interior)) / np.linalg.norm(ray)
+        # a box keeps the LP bounded: an unbounded direction of the region shows up as an optimal
+        # box vertex far outside the ball (getPrimalRay is slow on wide layers)
+        box = 10.0 * (np.sqrt(R2) + np.abs(interior).max())
+        status, x, _ = _highs_lp(c, A, ub, [-box] * d, [box] * d, maximize=True)
         if status == "Optimal" and x @ x > R2:
             return x
     return None
@@ -328,10 +325,12 @@ def _outer_point(sphere, pattern, interior: np.ndarray, rng) -> np.ndarray | Non
 
 def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibility:
     """Does the open region of ``pattern`` meet S? Exact witness on S, ball certificate, or estimate."""
-    space = space_feasibility(sphere.weights, sphere.bias, pattern, sphere.centers)
-    if space.feasible is False:
-        return Feasibility(False, "proved", multipliers=space.multipliers,
-                           how="the region is empty in the whole space (Farkas = ball certificate with r = 0)")
+    t, p = _margin_point(sphere.weights, sphere.bias, pattern, sphere.d)
+    if t is None or t <= 0:
+        cert = _farkas(sphere.weights, sphere.bias, pattern)
+        if cert is not None:
+            return Feasibility(False, "proved", multipliers=cert,
+                               how="the region is empty in the whole space (Farkas = ball certificate with r = 0)")
     value, zmin, dual = _min_norm(sphere, pattern)
     idx = _signed(pattern)
     if value is None:
@@ -345,7 +344,6 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
                                    how=f"min-norm {value ** 0.5:.6g} ≥ √d = {sphere.d ** 0.5:.6g}: ball certificate")
         if value > sphere.d * (1 + 1e-9):
             return Feasibility(False, "estimate", how=f"min-norm {value ** 0.5:.6g} > √d, but no certificate verified")
-    t, p = _margin_point(sphere.weights, sphere.bias, pattern, sphere.d)
     if t is None or t <= 0:
         return Feasibility(None, "estimate", how="no interior point found")
     if sphere.centers:
