@@ -44,17 +44,18 @@ kind ``circle-regions`` (dim S = 1: LayerNorm d = 3 or RMSNorm d = 2)::
     "claim": {"regions": N, "pieces": P},
     "arcs": [{"direction": ["p/q", ...], "pattern": "+-+-"}, ...]   # in angular order
 
-  Checked: each direction y is in A, nonzero, and has the stated pattern (no
-  zeros except neurons with w̃ = b' = 0); consecutive directions (cyclically)
-  are strictly increasing in angle and the total turn is one full circle
-  (winding number 1, computed exactly from the half-planes); between two
-  consecutive directions exactly the neurons whose pattern symbols differ have
-  a boundary point, and no neuron with a boundary point in an arc keeps its
-  symbol — in particular, P = number of arcs and every arc is one piece: a
-  neuron's boundary on S is at most 2 points, and the checker locates each
-  boundary point in an arc by exact angle comparisons, requiring every arc
-  boundary (between arc k and k+1) to hold at least one point. N = number of
-  distinct patterns.
+  Checked: each direction y is in A, nonzero, off every boundary, and has the
+  stated pattern (exact signs at √d·y/‖y‖). The directions go once around the
+  circle in strictly increasing angle (the number of wraps past angle 0 is
+  exactly 1, from exact half-plane and cross-product signs). Boundary points:
+  a cutting neuron (b'² < d‖w̃‖²) has two and changes sign at each, so it must
+  change symbol between exactly two consecutive directions — one point in each
+  of those gaps; a tangent neuron's point −b'·w̃/‖w̃‖² is rational and is located
+  in its gap directly. Every gap must hold at least one point, and all points
+  in one gap must be the same point (same line, or the two lines' rational
+  intersection lies on S inside the gap). Then each gap holds exactly one
+  boundary point, so the P directions lie one in each of the P arcs: P pieces,
+  and N = the number of distinct patterns among them.
 """
 
 from __future__ import annotations
