@@ -46,7 +46,8 @@ def sampled_patterns(sphere, count=200_000, seed=0):
         Z -= Z.mean(axis=1, keepdims=True)
     Z *= math.sqrt(sphere.d) / np.linalg.norm(Z, axis=1, keepdims=True)
     H = Z @ W.T + b
-    return {"".join("+" if v > 0 else "-" for v in row) for row in H}
+    # an exact 0.0 only comes from a neuron that is identically 0 (w̃ = 0, b' = 0): its symbol is "0"
+    return {"".join("+" if v > 0 else "-" if v < 0 else "0" for v in row) for row in H}
 
 
 # ----------------------------------------------------------------------------- classification
@@ -616,3 +617,49 @@ def test_regions_by_exhaustion_certificate(tmp_path, capsys, spec, regions):
     muts.append(bad)
     for bad in muts:
         assert not check_certificate(bad).accepted
+
+
+@st.composite
+def degenerate_arrangements(draw):
+    """Duplicated, negated and dependent neurons (triple points), tangent ones: the hard cases for exact counting."""
+    d = draw(st.sampled_from([3, 4]))
+    base = [draw(st.lists(st.integers(-2, 2), min_size=d, max_size=d)) for _ in range(2)]
+    for row in base:
+        if all(x == row[0] for x in row):
+            row[0] += 1
+    w, bs = [], []
+    for _ in range(draw(st.integers(2, 5))):
+        kind = draw(st.sampled_from(["dup", "combo", "tangent", "base"]))
+        if kind == "dup" and w:
+            j, lam = draw(st.integers(0, len(w) - 1)), draw(st.sampled_from([1, 2, -1, -3]))
+            w.append([lam * x for x in w[j]])
+            bs.append(lam * bs[j])
+        elif kind == "combo" and len(w) >= 2:
+            w.append([a - c for a, c in zip(w[0], w[1])])
+            bs.append(bs[0] - bs[1])
+        elif kind == "tangent" and d == 4:
+            a, c = draw(st.integers(-2, 2)), draw(st.integers(-2, 2))
+            a += a == c
+            w.append([a, a, c, c])
+            bs.append(draw(st.sampled_from([1, -1])) * 2 * abs(a - c))
+        else:
+            w.append(draw(st.sampled_from(base)))
+            bs.append(draw(st.integers(-3, 3)))
+    return block(w, bs)
+
+
+@pytest.mark.slow
+@settings(max_examples=200, deadline=None)
+@given(degenerate_arrangements())
+def test_degenerate_arrangements_exact_count_vs_feasibility(b):
+    import itertools
+
+    s = sphere_of(b)
+    count = count_circle(s) if s.dimension == 1 else count_two_sphere(s)
+    assert {p for p in sampled_patterns(s, 20_000)} <= set(count.patterns)
+    if s.dimension == 1:
+        assert check_certificate(json.loads(json.dumps(region_count(b)["certificate"]))).accepted
+    for signs in itertools.product("+-", repeat=b.n):
+        res = sphere_feasibility(s, "".join(signs))
+        if res.status == "proved":
+            assert res.feasible == ("".join(signs) in count.patterns)
