@@ -308,6 +308,11 @@ def test_farkas_in_space_by_hand():
     assert res.multipliers[0] == res.multipliers[1]
     res = space_feasibility(b.folded.weights, b.folded.bias, "+-")
     assert res.feasible and res.witness[0] > 0
+    from geomcheck.search.sphere import _farkas_from_dual_ray, verify_farkas
+
+    ray = _farkas_from_dual_ray(b.folded.weights, b.folded.bias, "++")  # HiGHS getDualRay, checked exactly
+    assert ray is not None and ray[0] == ray[1] > 0 and verify_farkas(b.folded.weights, b.folded.bias, "++", ray)
+    assert _farkas_from_dual_ray(b.folded.weights, b.folded.bias, "+-") is None  # feasible: no ray
 
 
 def test_neurons_certificate_and_mutation():

@@ -7,8 +7,9 @@ the constraints read ``a_i·z < g_i``.
 * Space (no normalization, or the normalized space 1⊥/ℝᵈ): the margin LP
   ``max t s.t. s_i(w̃_i·z + b'_i) ≥ t, t ≤ 1`` (HiGHS). t* > 0: a rational point
   near the optimum is checked exactly. t* ≤ 0: a Farkas multiplier ``y ≥ 0,
-  Σy = 1, Σ y_i s_i w̃_i = 0, Σ y_i s_i b'_i ≤ 0`` (an LP over y; the exact y is
-  solved on HiGHS's support) proves infeasibility: a feasible z would give
+  Σ y_i s_i w̃_i = 0, Σ y_i s_i b'_i ≤ 0, y ≠ 0`` — HiGHS's dual ray
+  (``getDualRay``) of the homogenized system, or the alternative system as an
+  LP, rounded or re-solved exactly on its support — proves infeasibility: a feasible z would give
   ``0 < Σ y_i s_i(w̃_i·z + b'_i) = Σ y_i s_i b'_i ≤ 0``.
 * Sphere: Q_s meets S iff ``inf_{Q_s}‖z‖ < √d < sup_{Q_s}‖z‖``. The min-norm side is
   the QP ``min ‖z‖² s.t. a_i·z ≤ g_i`` (cvxpy, solver CLARABEL); its dual y gives the
@@ -101,11 +102,13 @@ def _new_highs():
     return h
 
 
-def _highs_lp(c, A, ub, lb_vars, ub_vars, maximize=False):
+def _highs_lp(c, A, ub, lb_vars, ub_vars, maximize=False, presolve=True):
     """min/max c·x s.t. A x ≤ ub, bounds; returns (status string, x, highs)."""
     import highspy
 
     h = _new_highs()
+    if not presolve:
+        h.setOptionValue("presolve", "off")  # keeps the dual ray of an infeasible LP available
     inf = highspy.kHighsInf
     lp = highspy.HighsLp()
     m, k = A.shape
@@ -202,7 +205,47 @@ def verify_ball_certificate(sphere: Sphere, pattern: str, y: dict) -> bool:
     return yg <= 0 and yg * yg >= sphere.d * dot(r, r)
 
 
+def _farkas_from_dual_ray(weights, bias, pattern) -> dict | None:
+    """Farkas multipliers from HiGHS's dual ray of the homogenized system.
+
+    The open system is feasible iff ``s_i(w_i·y + b_i·τ) ≥ 1, τ ≥ 0`` is (divide by
+    τ > 0, or scale a τ = 0 solution up). When that LP is infeasible, its dual
+    ray λ satisfies λ ≥ 0, Σ λ_i s_i w_i = 0 and Σ λ_i s_i b_i ≤ 0: exactly the
+    multipliers of :func:`verify_farkas`. The float ray is rounded, and if that
+    fails, re-solved exactly on its support.
+    """
+    idx, W, b, s = _arrays(weights, bias, pattern)
+    m, d = W.shape
+    A = np.hstack([s[:, None] * W, (s * b)[:, None]])
+    status, _, h = _highs_lp(np.zeros(d + 1), -A, -np.ones(m), [None] * d + [0.0], [None] * (d + 1), presolve=False)
+    if status != "Infeasible":
+        return None
+    _, has, ray = h.getDualRay()
+    if not has:
+        return None
+    ray = np.abs(np.asarray(ray[:m], dtype=float))
+    if not ray.any():
+        return None
+    ray = ray / ray.max()
+    for den in (1, 10, 1000, 10**6, 10**9):
+        cert = {idx[k][0]: F(float(v)).limit_denominator(den) for k, v in enumerate(ray)}
+        cert = {i: v for i, v in cert.items() if v > 0}
+        if verify_farkas(weights, bias, pattern, cert):
+            return cert
+    support = [k for k in range(m) if ray[k] > 1e-9]
+    M = [[F(1)] * len(support)] + [[F(idx[k][1]) * weights[idx[k][0]][c] for k in support] for c in range(d)]
+    sol = _exact_solve(M, [F(1)] + [F(0)] * d, [float(ray[k]) / ray[support].sum() for k in support])
+    if sol is None:
+        return None
+    cert = {idx[k][0]: v for k, v in zip(support, sol) if v != 0}
+    return cert if verify_farkas(weights, bias, pattern, cert) else None
+
+
 def _farkas(weights, bias, pattern) -> dict | None:
+    """Farkas multipliers: HiGHS's dual ray first, else the alternative system as an LP, both checked exactly."""
+    cert = _farkas_from_dual_ray(weights, bias, pattern)
+    if cert is not None:
+        return cert
     idx, W, b, s = _arrays(weights, bias, pattern)
     m, d = W.shape
     SW = (s[:, None] * W).T  # d × m
