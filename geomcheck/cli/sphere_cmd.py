@@ -103,6 +103,9 @@ def payload_for(block, args) -> tuple[dict, object, list]:
     regions, count = _regions(block, sphere, args)
     if regions is not None:
         payload["regions"] = regions
+    else:
+        payload["regions"] = {"count": None, "status": "skipped",
+                              "note": "not counted: --regions no, or n > 64 on a sphere of dimension ≥ 3 (use --regions yes)"}
     return payload, count, neurons
 
 
@@ -119,7 +122,9 @@ def _human(p: dict) -> str:
     if len(p["neuron_list"]) > 40:
         lines.append(f"  … {len(p['neuron_list']) - 40} more (use --json)")
     r = p.get("regions")
-    if r:
+    if r and r["status"] == "skipped":
+        lines.append(f"regions     {r['note']}")
+    elif r:
         sp = r["space"]
         pieces = f" in {r['pieces']} connected pieces" if "pieces" in r else ""
         lines.append(f"regions     {r['count']} on the sphere{pieces} [{r['status']}]")
