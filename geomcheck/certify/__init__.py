@@ -1,0 +1,1 @@
+"""Builders of certificate dicts (untrusted side)."""

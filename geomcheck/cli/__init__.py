@@ -26,6 +26,9 @@ COMMAND_MODULES = (
     "geomcheck.cli.check_cmd",
     "geomcheck.cli.prove_cmd",
     "geomcheck.cli.counterexample_cmd",
+    "geomcheck.cli.sphere_cmd",
+    "geomcheck.cli.feasible_cmd",
+    "geomcheck.cli.cap_cmd",
 )
 
 # A value that starts with '-' followed by a digit or '.': a negative number or vector.

@@ -1,4 +1,4 @@
-"""Geometry of the block's regions along paths (trusted layer, stdlib only)."""
+"""Trusted geometry (standard library only): exact crossings along paths, the normalization sphere, regions, caps."""
 
 from geomcheck.geometry.paths import (
     Crossing,
