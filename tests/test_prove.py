@@ -33,7 +33,7 @@ def test_bundled_claims_all_hold(tmp_path, capsys):
         assert claim["status"] in ("proved", "pending") and claim["holds"] == (claim["status"] == "proved")
     # every written certificate is accepted by `geomcheck check` on its own
     files = sorted(str(p) for p in tmp_path.glob("*.json"))
-    assert len(files) == payload["certificates"] == 37  # 15 + 1 + 1 + 2 + 16 paths, + 2 no-norm (07: cone, counterexample)
+    assert len(files) == payload["certificates"] == 42  # 15 + 1 + 1 + 2 + 16 paths, + 2 no-norm (07), + 1 arcs (02) + 2 gap + 2 region counts (08)
     assert main(["check", *files]) == 0
 
 
@@ -65,7 +65,7 @@ def test_a_rejected_certificate_is_an_error_not_a_proof(monkeypatch):
 
 
 def test_unknown_types_and_pending_claims(tmp_path, capsys):
-    pending = {"name": "later", "type": "sphere-arcs", "pending": "issue 5", "model": "toy:circle3"}
+    pending = {"name": "later", "type": "not-yet-built", "pending": "a future claim type", "model": "toy:circle3"}
     unknown = {"name": "typo", "type": "pth", "model": "toy:circle3"}
     assert run_claim(pending).status == "pending"
     assert run_claim(unknown).status == "error"

@@ -50,6 +50,7 @@ RUNNER_MODULES = (
     "geomcheck.claims.paths",
     "geomcheck.claims.symbolic",
     "geomcheck.claims.counterexample",
+    "geomcheck.claims.sphere",
 )
 
 PROOFS_DIR = Path(__file__).resolve().parent.parent / "proofs"
