@@ -1,0 +1,401 @@
+"""The real-model study: rays, superposition paths and the no-LayerNorm counterfactual.
+
+Everything counted here is exact. Weights and activations are dyadic rationals;
+dot products with the folded weights are done in integers over a common
+denominator (numpy object arrays of Python ints: exact, ~30 ms for a
+1536 × 384 layer), and every sign and root is decided with the exact kernel
+(:mod:`geomcheck.exact`). Decimals in the output are displays of exact numbers.
+
+With ``u = P·x``, ``N(λ) = ‖u(λ)‖² + dε`` and ``h_i = (√d·(w̃_i·u) + b'_i·√N)/√N``
+(DESIGN §2):
+
+* **ray** ``t·v``: with ``S = ‖Pv‖²`` and ``p_i = w̃_i·Pv``, the crossing polynomial
+  is ``t²·(d·p_i² − b'_i²·S) − b'_i²·dε``. At ε = 0 it is ``c·t²``: no crossing at
+  any t > 0 (unless c = 0 and the sign condition holds: the whole ray lies on
+  the boundary, reported as a tie). At ε > 0 neuron i flips once, at centred
+  norm ``r_i² = dε·c²/(1 − c²)``, ``c² = b'_i²·S/(d·p_i²)``, iff
+  ``sign(p_i) = −sign(b'_i)`` and ``c² < 1``; above ``max r_i`` the ray is
+  region-constant.
+* **path** ``x + λ·v``, λ > 0: neuron i's sign can change only at real roots of
+  ``g(λ) = d·(p + qλ)² − b'²·N(λ)``; the sign of h is evaluated exactly at a
+  rational point of every interval between roots, so a count is the exact
+  number of gate-sign changes (touching roots do not count).
+* **no normalization** (γ, β folded, nothing divides): along ``t·v`` neuron i
+  flips iff ``w'_i·v`` and ``b'_i`` have strictly opposite signs, at
+  ``t_i = −b'_i/(w'_i·v)``; distinct ``t_i`` + 1 regions.
+
+GELU honesty: for GELU blocks these are changes of the gate-sign pattern; the
+block is smooth and the map between two changes is not affine.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from geomcheck.exact.bulk import common_denominator, fold_rows
+from geomcheck.exact.quadratic import QuadraticRoot, rational_between, real_roots
+from geomcheck.exact.signs import sign, sign_sqrt_combination
+from geomcheck.model.block import MLPBlock
+
+__all__ = ["ExactLayer", "RayResult", "PathResult", "NoNormRay"]
+
+
+def _int_matrix(rows) -> tuple[np.ndarray, int]:
+    numerators, den = common_denominator(v for row in rows for v in row)
+    d = len(rows[0])
+    arr = np.empty((len(rows), d), dtype=object)
+    arr[:] = [numerators[i * d:(i + 1) * d] for i in range(len(rows))]
+    return arr, den
+
+
+def _int_vectors(vectors) -> tuple[np.ndarray, list[int]]:
+    """Columns: each vector as integers over its own denominator."""
+    cols, dens = [], []
+    for v in vectors:
+        nums, den = common_denominator(v)
+        cols.append(nums)
+        dens.append(den)
+    arr = np.empty((len(cols[0]), len(cols)), dtype=object)
+    for k, col in enumerate(cols):
+        arr[:, k] = col
+    return arr, dens
+
+
+def centred(v) -> tuple[Fraction, ...]:
+    mean = sum(v, Fraction(0)) / len(v)
+    return tuple(x - mean for x in v)
+
+
+@dataclass
+class RayResult:
+    flips: int                  # neurons that change sign somewhere on the ray (ε > 0)
+    max_r2: Fraction | None     # the largest r_i² (None: no neuron flips)
+    argmax: int | None
+    ties_eps0: int              # neurons identically 0 on the ray at ε = 0
+    centred_norm2: Fraction     # ‖Pv‖²
+
+
+@dataclass
+class PathResult:
+    changes: int                # exact number of gate-sign changes for λ > 0
+    first: QuadraticRoot | None  # λ at the first change
+    neurons: list[int]
+
+
+@dataclass
+class NoNormRay:
+    flips: int
+    regions: int
+
+
+class ExactLayer:
+    """Integer forms of a LayerNorm block's folded weights for bulk exact dot products."""
+
+    def __init__(self, block: MLPBlock):
+        if not block.norm.centers or not block.norm.scales:
+            raise ValueError("the study needs a LayerNorm block")
+        self.block = block
+        self.d = block.d
+        self.eps = block.norm.eps
+        f = block.folded
+        self.bias = f.bias
+        self.w, self.w_den = _int_matrix(f.weights)
+        uncentred, bias = fold_rows(block.w_in, block.b_in, block.norm.gamma, block.norm.beta, False)
+        self.w_raw, self.w_raw_den = _int_matrix(uncentred)
+        self.bias_raw = bias
+
+    def dots(self, vectors, centred_weights: bool = True) -> list[list[Fraction]]:
+        """Exact ``W̃·v`` (or ``W'·v``) for each vector: one list of n Fractions per vector."""
+        w, w_den = (self.w, self.w_den) if centred_weights else (self.w_raw, self.w_raw_den)
+        cols, dens = _int_vectors(vectors)
+        products = w.dot(cols)  # object dtype: exact Python integer arithmetic
+        return [[Fraction(int(x), w_den * dens[k]) for x in products[:, k]] for k in range(len(vectors))]
+
+    # ------------------------------------------------------------------ rays
+    def rays(self, directions) -> list[RayResult]:
+        us = [centred(v) for v in directions]
+        results = []
+        d, eps = Fraction(self.d), self.eps
+        for u, p in zip(us, self.dots(us)):
+            s = sum((x * x for x in u), Fraction(0))
+            best, arg, flips, ties = None, None, 0, 0
+            for i, (pi, bi) in enumerate(zip(p, self.bias)):
+                if pi == 0 or bi == 0 or sign(pi) == sign(bi):
+                    continue  # no crossing: the sign condition sign(p) = −sign(b') fails
+                c2 = bi * bi * s / (d * pi * pi)
+                if c2 == 1:
+                    ties += 1  # at ε = 0 the neuron is 0 on the whole ray; at ε > 0 it never flips
+                    continue
+                if c2 > 1:
+                    continue
+                flips += 1 if eps > 0 else 0
+                if eps > 0:
+                    r2 = d * eps * c2 / (1 - c2)
+                    if best is None or r2 > best:
+                        best, arg = r2, i
+            results.append(RayResult(flips, best, arg, ties, s))
+        return results
+
+    # ------------------------------------------------------------------ paths
+    def paths(self, pairs) -> list[PathResult]:
+        """Exact gate-sign changes along ``x + λ·v`` for λ > 0, for each (x, v)."""
+        if not pairs:
+            return []
+        a_list = [centred(x) for x, _ in pairs]
+        b_list = [centred(v) for _, v in pairs]
+        p_all = self.dots(a_list)
+        q_all = self.dots(b_list)
+        out = []
+        for a, b, p, q in zip(a_list, b_list, p_all, q_all):
+            out.append(self._path(a, b, p, q))
+        return out
+
+    def _path(self, a, b, p, q) -> PathResult:
+        d, de = Fraction(self.d), self.d * self.eps
+        big_a = sum((x * x for x in a), Fraction(0)) + de
+        big_b = sum((x * y for x, y in zip(a, b)), Fraction(0))
+        big_c = sum((y * y for y in b), Fraction(0))
+        # N(λ) = C λ² + 2B λ + A > 0 for λ > 0 is required (ε = 0 and the path through span(1) is degenerate)
+
+        def h_sign(pi, qi, bi, lam: Fraction) -> int:
+            radicand = big_c * lam * lam + 2 * big_b * lam + big_a
+            return sign_sqrt_combination(pi + qi * lam, d, bi, radicand)
+
+        changes, first, neurons = 0, None, []
+        for i, (pi, qi, bi) in enumerate(zip(p, q, self.bias)):
+            g2 = d * qi * qi - bi * bi * big_c
+            g1 = 2 * (d * pi * qi - bi * bi * big_b)
+            g0 = d * pi * pi - bi * bi * big_a
+            if g2 == 0 and g1 == 0:
+                continue  # g constant: nonzero → no root; zero → h ≡ 0 or never 0 (no sign change either way)
+            roots = [r for r in real_roots(g2, g1, g0) if r.sign() > 0]
+            if not roots:
+                continue
+            # samples: one rational in each interval (0, r1), (r1, r2), (r2, ∞)
+            points = [rational_between(Fraction(0), roots[0])]
+            for lo, hi in zip(roots, roots[1:]):
+                points.append(rational_between(lo, hi))
+            points.append(roots[-1].enclosure(16)[1] + 1)
+            signs = [h_sign(pi, qi, bi, lam) for lam in points]
+            for k in range(len(roots)):
+                if signs[k] != signs[k + 1]:
+                    changes += 1
+                    neurons.append(i)
+                    if first is None or roots[k] < first:
+                        first = roots[k]
+        return PathResult(changes, first, neurons)
+
+    # ------------------------------------------------------------------ no norm
+    def nonorm_rays(self, directions) -> list[NoNormRay]:
+        out = []
+        for dots in self.dots(list(directions), centred_weights=False):
+            crossings = set()
+            for wv, bi in zip(dots, self.bias_raw):
+                if wv != 0 and bi != 0 and sign(wv) != sign(bi):
+                    crossings.add(-bi / wv)
+            flips = sum(1 for wv, bi in zip(dots, self.bias_raw) if wv != 0 and bi != 0 and sign(wv) != sign(bi))
+            out.append(NoNormRay(flips, len(crossings) + 1))
+        return out
+
+
+# ---------------------------------------------------------------------------
+# the study driver
+
+DEFAULT_TEXTS = (
+    "The cat sat on the mat.",
+    "Quantum chromodynamics describes how quarks bind into protons.",
+    "She paid the invoice before the bank closed on Friday.",
+    "Paris is the capital of France.",
+)
+FULL_TEXTS = DEFAULT_TEXTS + (
+    "A neural network learns a function from examples.",
+    "The river flooded the village after three days of rain.",
+    "He plays the violin in an orchestra.",
+    "Interest rates rose sharply last quarter.",
+    "The enzyme catalyses the hydrolysis of ATP.",
+    "They watched the football match at the stadium.",
+    "import numpy as np",
+    "Never gonna give you up, never gonna let you down.",
+)
+
+GELU_NOTE = ("regions are gate-sign patterns of the pre-activations; for GELU the block is smooth and "
+             "the map between two gate changes is not affine")
+
+
+def _stats(values) -> dict:
+    if not values:
+        return {"count": 0}
+    arr = np.asarray(values, dtype=float)
+    return {"count": int(arr.size), "min": float(arr.min()), "median": float(np.median(arr)),
+            "mean": float(arr.mean()), "max": float(arr.max())}
+
+
+def _exact_vec(arr) -> tuple[Fraction, ...]:
+    return tuple(map(Fraction, np.asarray(arr, dtype=np.float64).tolist()))
+
+
+def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]], *, seed: int, full: bool,
+                progress=None) -> dict:
+    """(a) rays, (b) superposition paths, (c) the no-LayerNorm counterfactual for one block."""
+    rng = np.random.default_rng(seed)
+    layer = ExactLayer(block)
+    n, d = block.n, block.d
+    k_neurons = n if full else 16
+    k_random = 256 if full else 16
+    neuron_ids = sorted(rng.choice(n, size=k_neurons, replace=False).tolist())
+    w_out_cols = [tuple(row[k] for row in block.w_out) for k in range(n)] if block.d_out == d else []
+    directions: list[tuple[str, str, tuple[Fraction, ...]]] = []
+    directions += [("token", f"token {label}", vec) for label, vec in tokens]
+    directions += [("neuron", f"neuron:{k}", tuple(block.w_in[k])) for k in neuron_ids]
+    if w_out_cols:
+        directions += [("neuron-out", f"neuron-out:{k}", w_out_cols[k]) for k in neuron_ids]
+    directions += [("random", f"gaussian #{j}", _exact_vec(rng.standard_normal(d).astype(np.float32)))
+                   for j in range(k_random)]
+    directions = [item for item in directions if len(set(item[2])) > 1]  # constant vectors have no direction
+
+    def chunks(items, size):
+        for start in range(0, len(items), size):
+            yield items[start:start + size]
+
+    # (a) rays -------------------------------------------------------------
+    rays: list[RayResult] = []
+    for chunk in chunks([v for *_, v in directions], 32):
+        rays.extend(layer.rays(chunk))
+        if progress:
+            progress.update(len(chunk))
+    token_norm2 = [r.centred_norm2 for (kind, _, _), r in zip(directions, rays) if kind == "token"]
+    max_r2 = max((r.max_r2 for r in rays if r.max_r2 is not None), default=None)
+    below = sum(1 for s in token_norm2 if max_r2 is not None and s <= max_r2)  # exact comparison in ℚ
+    by_kind = {}
+    for kind in ("token", "neuron", "neuron-out", "random"):
+        rs = [r for (k, _, _), r in zip(directions, rays) if k == kind]
+        if rs:
+            by_kind[kind] = {
+                "directions": len(rs),
+                "flips_eps": _stats([r.flips for r in rs]),
+                "max_r": _stats([float(r.max_r2) ** 0.5 for r in rs if r.max_r2 is not None]),
+                "ties_eps0": sum(r.ties_eps0 for r in rs),
+            }
+    worst = max(((r.max_r2, label, r.argmax) for (_, label, _), r in zip(directions, rays) if r.max_r2 is not None),
+                default=None, key=lambda item: item[0])
+    rays_out = {
+        "eps": str(block.norm.eps),
+        "directions": len(directions),
+        "eps0_status": "proved",
+        "eps0_statement": (f"at eps = 0 all {len(directions)} tested rays are region-constant for every t > 0 "
+                           f"(crossing polynomial c·t²); neurons identically 0 on a ray: "
+                           f"{sum(r.ties_eps0 for r in rays)}"),
+        "max_r": None if max_r2 is None else float(max_r2) ** 0.5,
+        "max_r2_exact": None if max_r2 is None else f"{max_r2.numerator}/{max_r2.denominator}",
+        "worst_direction": None if worst is None else {"direction": worst[1], "neuron": worst[2]},
+        "token_centred_norm": _stats([float(s) ** 0.5 for s in token_norm2]),
+        "tokens_at_or_below_max_r": below,
+        "status": "proved",
+        "by_kind": by_kind,
+        "per_direction_max_r": [None if r.max_r2 is None else float(r.max_r2) ** 0.5 for r in rays],
+        "per_direction_kind": [k for k, _, _ in directions],
+    }
+
+    # (b) superposition paths ---------------------------------------------------
+    k_pairs = 200 if full else 12
+    token_vecs = [v for _, v in tokens]
+    pairs = []
+    sources = ["token", "neuron", "neuron-out"] if w_out_cols else ["token", "neuron"]
+    for j in range(k_pairs):
+        xi = int(rng.integers(len(token_vecs)))
+        kind = sources[j % len(sources)]
+        if kind == "token":
+            yi = int(rng.integers(len(token_vecs) - 1))
+            yi += yi >= xi
+            v, label = token_vecs[yi], f"token #{yi}"
+        elif kind == "neuron":
+            k = int(rng.integers(n))
+            v, label = tuple(block.w_in[k]), f"neuron:{k}"
+        else:
+            k = int(rng.integers(n))
+            v, label = w_out_cols[k], f"neuron-out:{k}"
+        if len(set(v)) > 1:
+            pairs.append((kind, xi, label, token_vecs[xi], v))
+    results: list[PathResult] = []
+    for chunk in chunks(pairs, 4):
+        results.extend(layer.paths([(x, v) for *_, x, v in chunk]))
+        if progress:
+            progress.update(len(chunk))
+    rel_first = []
+    per_kind = {}
+    for (kind, _, _, x, v), res in zip(pairs, results):
+        if res.first is not None:
+            rel = float(res.first) * _norm(v) / _norm(x)
+            rel_first.append(rel)
+        per_kind.setdefault(kind, []).append(res.changes)
+    changes = [r.changes for r in results]
+    paths_out = {
+        "pairs": len(pairs),
+        "status": "proved",
+        "changes": _stats(changes),
+        "changes_by_direction_kind": {k: _stats(v) for k, v in per_kind.items()},
+        "pairs_with_no_change": sum(1 for c in changes if c == 0),
+        "first_change_relative": _stats(rel_first),
+        "per_pair": [{"x": f"token #{xi}", "direction": label, "kind": kind, "changes": r.changes,
+                      "first_lambda": None if r.first is None else float(r.first),
+                      "first_relative": None if r.first is None else float(r.first) * _norm(v) / _norm(x)}
+                     for (kind, xi, label, x, v), r in zip(pairs, results)],
+    }
+
+    # (c) no normalization --------------------------------------------------------
+    nonorm: list[NoNormRay] = []
+    for chunk in chunks([v for *_, v in directions], 32):
+        nonorm.extend(layer.nonorm_rays(chunk))
+        if progress:
+            progress.update(len(chunk))
+    flips = [r.flips for r in nonorm]
+    nonorm_out = {
+        "status": "proved",
+        "directions": len(nonorm),
+        "flips": _stats(flips),
+        "regions": _stats([r.regions for r in nonorm]),
+        "polysemantic_rays": sum(1 for f in flips if f > 0),
+        "per_direction_flips": flips,
+    }
+    return {"layer": block.name, "d": d, "n": n, "activation": block.activation.name,
+            "rays": rays_out, "paths": paths_out, "nonorm": nonorm_out}
+
+
+def _norm(v) -> float:
+    return float(np.linalg.norm(np.asarray([float(x) for x in v])))
+
+
+def study_work_units(full: bool, n_tokens: int, n: int = 1536) -> int:
+    """Progress-bar total for one layer: ray chunks + path pairs + no-norm chunks."""
+    k_neurons = n if full else 16
+    directions = n_tokens + 2 * k_neurons + (256 if full else 16)
+    return 2 * directions + (200 if full else 12)
+
+
+def run_minilm_study(layers=None, *, seed: int = 0, full: bool = False, texts=None, progress: bool = True) -> dict:
+    """The study on all-MiniLM-L6-v2: one :func:`study_layer` per layer, real token activations."""
+    from geomcheck.io.activations import residual_activations
+    from geomcheck.io.real import MINILM_LAYERS, load_minilm
+
+    layers = list(range(MINILM_LAYERS)) if layers is None else list(layers)
+    texts = list(texts or (FULL_TEXTS if full else DEFAULT_TEXTS))
+    bar = None
+    out = []
+    for position, layer in enumerate(layers):
+        block = load_minilm(layer)
+        acts = residual_activations(block, texts)
+        tokens = [(f"{tok!r} (text {ti}, pos {pi})", _exact_vec(vec))
+                  for ti, (toks, arr) in enumerate(acts) for pi, (tok, vec) in enumerate(zip(toks, arr))]
+        if progress and bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=study_work_units(full, len(tokens), block.n) * len(layers), desc="study minilm",
+                       unit="item", leave=False)
+        out.append(study_layer(block, tokens, seed=seed + layer, full=full, progress=bar))
+    if bar is not None:
+        bar.close()
+    return {"model": "all-MiniLM-L6-v2", "seed": seed, "full": full, "texts": texts, "note": GELU_NOTE,
+            "layers": out}
