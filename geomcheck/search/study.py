@@ -238,13 +238,19 @@ def _exact_vec(arr) -> tuple[Fraction, ...]:
 
 
 def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]], *, seed: int, full: bool,
-                progress=None) -> dict:
-    """(a) rays, (b) superposition paths, (c) the no-LayerNorm counterfactual for one block."""
+                progress=None, sizes: tuple[int, int, int] | None = None) -> dict:
+    """(a) rays, (b) superposition paths, (c) the no-LayerNorm counterfactual for one block.
+
+    ``sizes = (neurons, random directions, pairs)`` overrides the default/full sample sizes.
+    """
     rng = np.random.default_rng(seed)
     layer = ExactLayer(block)
     n, d = block.n, block.d
     k_neurons = n if full else 16
     k_random = 256 if full else 16
+    k_pairs = 200 if full else 12
+    if sizes is not None:
+        k_neurons, k_random, k_pairs = min(sizes[0], n), sizes[1], sizes[2]
     neuron_ids = sorted(rng.choice(n, size=k_neurons, replace=False).tolist())
     w_out_cols = [tuple(row[k] for row in block.w_out) for k in range(n)] if block.d_out == d else []
     directions: list[tuple[str, str, tuple[Fraction, ...]]] = []
@@ -300,7 +306,6 @@ def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]],
     }
 
     # (b) superposition paths ---------------------------------------------------
-    k_pairs = 200 if full else 12
     token_vecs = [v for _, v in tokens]
     pairs = []
     sources = ["token", "neuron", "neuron-out"] if w_out_cols else ["token", "neuron"]
