@@ -30,6 +30,7 @@ block is smooth and the map between two changes is not affine.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -40,7 +41,7 @@ from geomcheck.exact.quadratic import QuadraticRoot, rational_between, real_root
 from geomcheck.exact.signs import sign, sign_sqrt_combination
 from geomcheck.model.block import MLPBlock
 
-__all__ = ["ExactLayer", "RayResult", "PathResult", "NoNormRay"]
+__all__ = ["ExactLayer", "exact_layer", "RayResult", "PathResult", "NoNormRay", "study_layer", "run_minilm_study"]
 
 
 def _int_matrix(rows) -> tuple[np.ndarray, int]:
@@ -83,6 +84,7 @@ class PathResult:
     changes: int                # exact number of gate-sign changes for λ > 0
     first: QuadraticRoot | None  # λ at the first change
     neurons: list[int]
+    last: QuadraticRoot | None = None  # λ at the last change
 
 
 @dataclass
@@ -164,7 +166,7 @@ class ExactLayer:
             radicand = big_c * lam * lam + 2 * big_b * lam + big_a
             return sign_sqrt_combination(pi + qi * lam, d, bi, radicand)
 
-        changes, first, neurons = 0, None, []
+        changes, first, last, neurons = 0, None, None, []
         for i, (pi, qi, bi) in enumerate(zip(p, q, self.bias)):
             g2 = d * qi * qi - bi * bi * big_c
             g1 = 2 * (d * pi * qi - bi * bi * big_b)
@@ -186,7 +188,9 @@ class ExactLayer:
                     neurons.append(i)
                     if first is None or roots[k] < first:
                         first = roots[k]
-        return PathResult(changes, first, neurons)
+                    if last is None or roots[k] > last:
+                        last = roots[k]
+        return PathResult(changes, first, neurons, last)
 
     # ------------------------------------------------------------------ no norm
     def nonorm_rays(self, directions) -> list[NoNormRay]:
@@ -199,6 +203,16 @@ class ExactLayer:
             flips = sum(1 for wv, bi in zip(dots, self.bias_raw) if wv != 0 and bi != 0 and sign(wv) != sign(bi))
             out.append(NoNormRay(flips, len(crossings) + 1))
         return out
+
+
+_LAYERS: "weakref.WeakKeyDictionary[MLPBlock, ExactLayer]" = weakref.WeakKeyDictionary()
+
+
+def exact_layer(block: MLPBlock) -> ExactLayer:
+    """The cached :class:`ExactLayer` of a block."""
+    if block not in _LAYERS:
+        _LAYERS[block] = ExactLayer(block)
+    return _LAYERS[block]
 
 
 # ---------------------------------------------------------------------------
@@ -244,7 +258,7 @@ def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]],
     ``sizes = (neurons, random directions, pairs)`` overrides the default/full sample sizes.
     """
     rng = np.random.default_rng(seed)
-    layer = ExactLayer(block)
+    layer = exact_layer(block)
     n, d = block.n, block.d
     k_neurons = n if full else 16
     k_random = 256 if full else 16
