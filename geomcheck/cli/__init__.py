@@ -22,6 +22,7 @@ __all__ = ["main", "build_parser", "COMMAND_MODULES"]
 
 COMMAND_MODULES = (
     "geomcheck.cli.model_cmd",
+    "geomcheck.cli.path_cmd",
     "geomcheck.cli.study_cmd",
 )
 
