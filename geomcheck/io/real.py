@@ -424,7 +424,7 @@ def block_from_transformer_lens(model, layer: int) -> MLPBlock:
         if original is not None:
             return block_from_hf(original, layer)
         raise InvalidInput("model: not a TransformerLens HookedTransformer or TransformerBridge")
-    if getattr(model, "original_model", None) is not None and not hasattr(model.blocks[0], "mlp"):
+    if not hasattr(model.blocks[0], "mlp") and getattr(model, "original_model", None) is not None:
         return block_from_hf(model.original_model, layer)
     cfg = model.cfg
     i = _layer_index(layer, len(model.blocks), "transformer_lens")
@@ -436,15 +436,33 @@ def block_from_transformer_lens(model, layer: int) -> MLPBlock:
     act = getattr(cfg, "act_fn", "relu")
     if act not in ("relu", "gelu", "gelu_new", "gelu_pytorch_tanh"):
         raise InvalidInput(f"model: TransformerLens act_fn {act!r} is not supported (relu, gelu, gelu_new)")
-    ln = getattr(blk, "ln2", None)
+    gamma, beta = _tl_norm_parameters(getattr(blk, "ln2", None)) if with_weights else (None, None)
     return block_from_arrays(
         mlp.W_in.T, mlp.b_in, mlp.W_out.T, mlp.b_out,
         norm=kind, eps=0 if kind == "none" else _config_eps(cfg.eps),
-        gamma=ln.w if with_weights else None,
-        beta=getattr(ln, "b", None) if with_weights and kind == "layernorm" else None,
+        gamma=gamma,
+        beta=beta if kind == "layernorm" else None,
         activation=act, name=f"{getattr(cfg, 'model_name', 'transformer_lens')}:{i}",
         source=BlockSource("transformer_lens", i, None, model),
     )
+
+
+def _tl_norm_parameters(ln):
+    """(γ, β) of a HookedTransformer LayerNorm (``w``, ``b``) or a 4.x NormalizationBridge."""
+    if ln is None:
+        raise InvalidInput("model: the block has no ln2 in front of its MLP")
+    for holder in (ln, getattr(ln, "_original_component", None)):
+        if holder is None:
+            continue
+        gamma = getattr(holder, "w", None)
+        if gamma is None:
+            gamma = getattr(holder, "weight", None)
+        if gamma is not None:
+            beta = getattr(holder, "b", None)
+            if beta is None:
+                beta = getattr(holder, "bias", None)
+            return gamma, beta
+    raise InvalidInput("model: cannot find the weight of ln2 (TransformerLens layout not recognised)")
 
 
 # ---------------------------------------------------------------------------
