@@ -85,3 +85,28 @@ def test_nonorm_rays_against_the_folded_no_norm_block(data):
     patterns = [plain.signs_at_input(tuple(t * c for c in v)) for t in samples]
     changes = sum(sum(1 for a, c in zip(p, q) if a != c) for p, q in zip(patterns, patterns[1:]))
     assert changes == res.flips
+
+
+@settings(max_examples=30)
+@given(st.integers(3, 5).flatmap(lambda d: st.tuples(blocks(norm="layernorm", d=d, gamma_beta=True), vectors(d), vectors(d))),
+       st.sampled_from([Fraction(1, 10), Fraction(1, 1000)]))
+def test_study_paths_agree_with_the_path_engine(data, eps):
+    """Two independent engines: the study's batch counter and geomcheck.search.paths."""
+    from geomcheck.geometry.paths import PathSpec
+    from geomcheck.search.paths import analyse_path_fast
+
+    block, x, v = data
+    assume(non_constant(x) and non_constant(v))
+    block = MLPBlock(block.w_in, block.b_in, block.w_out, block.b_out,
+                     make_normalization("layernorm", eps, block.norm.gamma, block.norm.beta), block.activation)
+    mine = ExactLayer(block).paths([(x, v)])[0]
+    theirs = analyse_path_fast(block, PathSpec.superposition(x, v))
+    segments = theirs.segments
+    changes = sum(sum(1 for p, q in zip(s.pattern, t.pattern) if p != q) for s, t in zip(segments, segments[1:]))
+    assert mine.changes == changes
+    flipping = [c.at for c in theirs.crossings
+                if any(s.pattern[i] != t.pattern[i] for i in c.neurons
+                       for s, t in [(segments[theirs.crossings.index(c)], segments[theirs.crossings.index(c) + 1])])]
+    assert (mine.first is None) == (not flipping)
+    if flipping:
+        assert mine.first == flipping[0]
