@@ -37,8 +37,9 @@ from fractions import Fraction
 import numpy as np
 
 from geomcheck.exact.bulk import common_denominator, fold_rows
-from geomcheck.exact.quadratic import QuadraticRoot, rational_between, real_roots
-from geomcheck.exact.signs import sign, sign_sqrt_combination
+from geomcheck.exact.quadratic import QuadraticRoot, real_roots
+from geomcheck.errors import DegenerateInput
+from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c
 from geomcheck.model.block import MLPBlock
 
 __all__ = ["ExactLayer", "exact_layer", "RayResult", "PathResult", "NoNormRay", "study_layer", "run_minilm_study"]
@@ -63,6 +64,14 @@ def _int_vectors(vectors) -> tuple[np.ndarray, list[int]]:
     for k, col in enumerate(cols):
         arr[:, k] = col
     return arr, dens
+
+
+def _centred_integers(v) -> tuple[list[int], int]:
+    """P·v as integers over one denominator: ``(d·n_k − Σn)/(d·L)`` for ``v = n/L``."""
+    nums, den = common_denominator(v)
+    total = sum(nums)
+    d = len(nums)
+    return [d * x - total for x in nums], d * den
 
 
 def centred(v) -> tuple[Fraction, ...]:
@@ -104,6 +113,7 @@ class ExactLayer:
         self.eps = block.norm.eps
         f = block.folded
         self.bias = f.bias
+        self.bias_num, self.bias_den = common_denominator(f.bias)
         self.w, self.w_den = _int_matrix(f.weights)
         uncentred, bias = fold_rows(block.w_in, block.b_in, block.norm.gamma, block.norm.beta, False)
         self.w_raw, self.w_raw_den = _int_matrix(uncentred)
@@ -146,50 +156,88 @@ class ExactLayer:
         """Exact gate-sign changes along ``x + λ·v`` for λ > 0, for each (x, v)."""
         if not pairs:
             return []
-        a_list = [centred(x) for x, _ in pairs]
-        b_list = [centred(v) for _, v in pairs]
-        p_all = self.dots(a_list)
-        q_all = self.dots(b_list)
-        out = []
-        for a, b, p, q in zip(a_list, b_list, p_all, q_all):
-            out.append(self._path(a, b, p, q))
-        return out
+        a_list, b_list = [], []
+        for x, v in pairs:
+            a_list.append(_centred_integers(x))
+            b_list.append(_centred_integers(v))
+        cols = np.empty((self.d, 2 * len(pairs)), dtype=object)
+        for k, (nums, _) in enumerate(a_list + b_list):
+            cols[:, k] = nums
+        products = self.w.dot(cols)  # exact integers: W̃ numerators · centred numerators
+        m = len(pairs)
+        return [self._path(a_list[k], b_list[k], products[:, k].tolist(), products[:, m + k].tolist())
+                for k in range(m)]
 
-    def _path(self, a, b, p, q) -> PathResult:
-        d, de = Fraction(self.d), self.d * self.eps
-        big_a = sum((x * x for x in a), Fraction(0)) + de
-        big_b = sum((x * y for x, y in zip(a, b)), Fraction(0))
-        big_c = sum((y * y for y in b), Fraction(0))
-        # N(λ) = C λ² + 2B λ + A > 0 for λ > 0 is required (ε = 0 and the path through span(1) is degenerate)
+    def _path(self, a, b, P, Q) -> PathResult:
+        """Integer form of DESIGN §2's path quadratic, one neuron at a time.
 
-        def h_sign(pi, qi, bi, lam: Fraction) -> int:
-            radicand = big_c * lam * lam + 2 * big_b * lam + big_a
-            return sign_sqrt_combination(pi + qi * lam, d, bi, radicand)
-
-        changes, first, last, neurons = 0, None, None, []
-        for i, (pi, qi, bi) in enumerate(zip(p, q, self.bias)):
-            g2 = d * qi * qi - bi * bi * big_c
-            g1 = 2 * (d * pi * qi - bi * bi * big_b)
-            g0 = d * pi * pi - bi * bi * big_a
-            if g2 == 0 and g1 == 0:
-                continue  # g constant: nonzero → no root; zero → h ≡ 0 or never 0 (no sign change either way)
-            roots = [r for r in real_roots(g2, g1, g0) if r.sign() > 0]
-            if not roots:
-                continue
-            # samples: one rational in each interval (0, r1), (r1, r2), (r2, ∞)
-            points = [rational_between(Fraction(0), roots[0])]
-            for lo, hi in zip(roots, roots[1:]):
-                points.append(rational_between(lo, hi))
-            points.append(roots[-1].enclosure(16)[1] + 1)
-            signs = [h_sign(pi, qi, bi, lam) for lam in points]
-            for k in range(len(roots)):
-                if signs[k] != signs[k + 1]:
+        With ``Pa = an/a``, ``Pv = bn/b``, ``W̃ = Wn/W``, ``b' = β/E``, ``ε = e1/e2``:
+        ``√d·(w̃·u) + b'·√N`` has the sign of ``√(d·e2)·E·(b·P + a·Q·λ) + β·W·√(e2·M(λ))``
+        with ``M(λ) = b²·A0 + dε·a²b² + 2ab·B0·λ + a²·C0·λ²`` (A0 = an·an, B0 = an·bn,
+        C0 = bn·bn), and its zeros are the roots of
+        ``g(λ) = d·e2·E²·(bP + aQλ)² − β²W²·e2·M(λ)`` (integer coefficients) where
+        ``sign(bP + aQλ) = −sign(β)``. At a simple such root h changes sign; at a
+        double root it touches 0 and keeps its sign (the other factor of g,
+        ``√d·A − b'·√N``, is nonzero there). β = 0: h has the sign of bP + aQλ.
+        """
+        an, da = a
+        bn, db = b
+        d = self.d
+        e1, e2 = self.eps.numerator, self.eps.denominator
+        big_w, big_e = self.w_den, self.bias_den
+        a0 = sum(x * x for x in an)
+        b0 = sum(x * y for x, y in zip(an, bn))
+        c0 = sum(y * y for y in bn)
+        if e1 == 0 and b0 * b0 == a0 * c0 and b0 < 0:
+            raise DegenerateInput("path: x + λ·v passes through a constant vector, where LayerNorm with eps = 0 is undefined")
+        m0 = e2 * db * db * a0 + d * e1 * da * da * db * db
+        m1 = 2 * e2 * da * db * b0
+        m2 = e2 * da * da * c0
+        k_lin = d * e2 * big_e * big_e
+        changes, neurons = 0, []
+        roots: list[tuple[QuadraticRoot, int]] = []
+        for i, (pi, qi, beta) in enumerate(zip(P, Q, self.bias_num)):
+            alpha0, alpha1 = db * pi, da * qi  # A(λ) ∝ alpha0 + alpha1·λ
+            if beta == 0:
+                if alpha1 != 0 and (alpha0 > 0) != (alpha1 > 0) and alpha0 != 0:
                     changes += 1
                     neurons.append(i)
-                    if first is None or roots[k] < first:
-                        first = roots[k]
-                    if last is None or roots[k] > last:
-                        last = roots[k]
+                    roots.append((QuadraticRoot.rational(Fraction(-alpha0, alpha1)), i))
+                continue
+            s = beta * beta * big_w * big_w
+            g2 = k_lin * alpha1 * alpha1 - s * m2
+            g1 = 2 * k_lin * alpha0 * alpha1 - s * m1
+            g0 = k_lin * alpha0 * alpha0 - s * m0
+            want = -1 if beta > 0 else 1  # sign(A) at a true zero
+            if g2 == 0:
+                if g1 == 0:
+                    continue
+                # λ = −g0/g1 > 0, and sign(alpha0·g1 − alpha1·g0)·sign(g1) = sign(A(λ))
+                if g0 == 0 or (g0 > 0) == (g1 > 0):
+                    continue
+                side = alpha0 * g1 - alpha1 * g0
+                if side != 0 and ((side > 0) == (g1 > 0)) == (want > 0):
+                    changes += 1
+                    neurons.append(i)
+                    roots.append((QuadraticRoot.rational(Fraction(-g0, g1)), i))
+                continue
+            disc = g1 * g1 - 4 * g2 * g0
+            if disc <= 0:
+                continue  # no real root, or a double root where h only touches 0
+            # quick exclusion: no positive root when product g0/g2 > 0 and sum −g1/g2 ≤ 0
+            if (g0 > 0) == (g2 > 0) and g0 != 0 and (g1 == 0 or (g1 > 0) == (g2 > 0)):
+                continue
+            for r in real_roots(g2, g1, g0):
+                if r.sign() <= 0:
+                    continue
+                # r = p + q·√D exactly, so A(r) = (alpha0 + alpha1·p) + alpha1·q·√D
+                side_sign = sign_a_plus_b_sqrt_c(alpha0 + alpha1 * r.p, alpha1 * r.q, r.D)
+                if side_sign == want:
+                    changes += 1
+                    neurons.append(i)
+                    roots.append((r, i))
+        first = min((r for r, _ in roots), default=None)
+        last = max((r for r, _ in roots), default=None)
         return PathResult(changes, first, neurons, last)
 
     # ------------------------------------------------------------------ no norm
