@@ -179,3 +179,18 @@ def test_study_cli_refuses_unknown_layer(capsys):
     assert main(["study", "minilm", "--layers", "0,9"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "valid: 0 … 5" in err
+
+
+def test_saved_pretrained_folder_loads_as_a_spec(bert, tmp_path):
+    """``PATH.safetensors?layer=N`` with config.json beside it: ε and activation from the config."""
+    from geomcheck.io.resolve import load_model
+
+    bert.save_pretrained(tmp_path)
+    block = load_model(f"{tmp_path / 'model.safetensors'}?layer=1")
+    reference = block_from_hf(bert, 1)
+    assert block.norm.eps == Fraction(1, 10**12) and block.activation.name == "gelu"
+    assert block.w_in == reference.w_in and block.folded.bias == reference.folded.bias
+    with pytest.raises(InvalidInput, match="valid: 0 … 1"):
+        load_model(f"{tmp_path / 'model.safetensors'}?layer=2")
+    with pytest.raises(InvalidInput, match="unknown option"):
+        load_model(f"{tmp_path / 'model.safetensors'}?lyr=1")
