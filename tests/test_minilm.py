@@ -87,7 +87,7 @@ def test_ray_threshold_is_where_the_pattern_changes(block):
     assert pattern_at_centred_norm2(ray.max_r2 / 4) != far       # r/2: neuron argmax has flipped
 
 
-def test_small_study_and_parity_against_endpoint_patterns(block):
+def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
     """Path changes ≡ Hamming distance of the endpoint patterns (mod 2); no-norm flips cross-checked in float."""
     tokens, acts = residual_activations(block, ["Paris is big."])[0]
     toks = [(t, tuple(map(Fraction, a.astype(np.float64).tolist()))) for t, a in zip(tokens, acts)]
@@ -95,6 +95,16 @@ def test_small_study_and_parity_against_endpoint_patterns(block):
     assert out["rays"]["eps0_status"] == "proved"
     assert out["rays"]["tokens_at_or_below_max_r"] == 0
     assert out["nonorm"]["polysemantic_rays"] > 0
+    # the command's table and plots render from this payload
+    from geomcheck.cli.study_cmd import _human, _plots
+    from geomcheck.search.study import GELU_NOTE
+
+    payload = {"model": "all-MiniLM-L6-v2", "seed": 1, "full": False, "texts": ["Paris is big."],
+               "note": GELU_NOTE, "layers": [out]}
+    written = _plots(payload, str(tmp_path))
+    assert all((tmp_path / name).stat().st_size > 1000 for name in ("rays.png", "paths.png", "nonorm.png"))
+    text = _human(dict(payload, plots=written))
+    assert "not affine" in text and "minilm:2" in text
     layer = exact_layer(block)
     x, v = toks[1][1], toks[2][1]
     res = layer.paths([(x, v)])[0]

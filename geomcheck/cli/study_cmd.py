@@ -96,12 +96,18 @@ def _plots(payload: dict, directory: str) -> list[str]:
     plt.close(fig)
     written.append(str(out / "rays.png"))
 
+    import numpy as np
+
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    all_changes = [q["changes"] for L in layers for q in L["paths"]["per_pair"]]
+    all_rel = [q["first_relative"] for L in layers for q in L["paths"]["per_pair"] if q["first_relative"]]
+    change_bins = np.linspace(0, max(all_changes + [1]), 25)
+    rel_bins = np.logspace(np.log10(min(all_rel)), np.log10(max(all_rel)), 25) if all_rel else 10
     for L in layers:
         pp = L["paths"]["per_pair"]
-        axes[0].hist([q["changes"] for q in pp], bins=20, alpha=0.5, label=L["layer"])
+        axes[0].hist([q["changes"] for q in pp], bins=change_bins, histtype="step", linewidth=1.5, label=L["layer"])
         rel = [q["first_relative"] for q in pp if q["first_relative"]]
-        axes[1].hist(rel, bins=20, alpha=0.5, label=L["layer"])
+        axes[1].hist(rel, bins=rel_bins, histtype="step", linewidth=1.5, label=L["layer"])
     axes[0].set_xlabel("exact gate-sign changes along x + λ·d")
     axes[1].set_xlabel("first change: λ·‖d‖/‖x‖")
     axes[1].set_xscale("log")
@@ -114,8 +120,9 @@ def _plots(payload: dict, directory: str) -> list[str]:
     written.append(str(out / "paths.png"))
 
     fig, ax = plt.subplots(figsize=(8, 4))
+    flip_bins = np.linspace(0, max([f for L in layers for f in L["nonorm"]["per_direction_flips"]] + [1]), 31)
     for L in layers:
-        ax.hist(L["nonorm"]["per_direction_flips"], bins=30, alpha=0.5, label=L["layer"])
+        ax.hist(L["nonorm"]["per_direction_flips"], bins=flip_bins, histtype="step", linewidth=1.5, label=L["layer"])
     ax.set_xlabel("neurons a ray t·v crosses without LayerNorm")
     ax.set_title("No-LayerNorm counterfactual: every tested ray is polysemantic")
     ax.legend(fontsize=7)
