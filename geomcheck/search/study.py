@@ -128,27 +128,38 @@ class ExactLayer:
 
     # ------------------------------------------------------------------ rays
     def rays(self, directions) -> list[RayResult]:
-        us = [centred(v) for v in directions]
+        """Exact ray thresholds in integers.
+
+        With ``Pv = an/a``, ``w̃ = Wn/W``, ``b' = β/E``: ``p_i = P_i/(W·a)``, ``S = A0/a²``,
+        so ``c² = β²·A0·W² / (E²·d·P_i²)`` and ``r_i² = dε·β²A0W² / (E²dP_i² − β²A0W²)``.
+        """
+        vecs = [_centred_integers(v) for v in directions]
+        cols = np.empty((self.d, len(vecs)), dtype=object)
+        for k, (nums, _) in enumerate(vecs):
+            cols[:, k] = nums
+        products = self.w.dot(cols)
+        d, eps = self.d, self.eps
+        w2, e2d = self.w_den * self.w_den, self.bias_den * self.bias_den * d
         results = []
-        d, eps = Fraction(self.d), self.eps
-        for u, p in zip(us, self.dots(us)):
-            s = sum((x * x for x in u), Fraction(0))
-            best, arg, flips, ties = None, None, 0, 0
-            for i, (pi, bi) in enumerate(zip(p, self.bias)):
-                if pi == 0 or bi == 0 or sign(pi) == sign(bi):
-                    continue  # no crossing: the sign condition sign(p) = −sign(b') fails
-                c2 = bi * bi * s / (d * pi * pi)
-                if c2 == 1:
+        for k, (nums, den) in enumerate(vecs):
+            a0 = sum(x * x for x in nums)
+            best_num, best_den, arg, flips, ties = 0, 1, None, 0, 0
+            for i, (pi, beta) in enumerate(zip(products[:, k].tolist(), self.bias_num)):
+                if pi == 0 or beta == 0 or (pi > 0) == (beta > 0):
+                    continue  # the sign condition sign(p) = −sign(b') fails: no crossing
+                top = beta * beta * a0 * w2          # c² = top / bottom
+                bottom = e2d * pi * pi
+                if top == bottom:
                     ties += 1  # at ε = 0 the neuron is 0 on the whole ray; at ε > 0 it never flips
                     continue
-                if c2 > 1:
+                if top > bottom or eps == 0:
                     continue
-                flips += 1 if eps > 0 else 0
-                if eps > 0:
-                    r2 = d * eps * c2 / (1 - c2)
-                    if best is None or r2 > best:
-                        best, arg = r2, i
-            results.append(RayResult(flips, best, arg, ties, s))
+                flips += 1
+                # r² ∝ top / (bottom − top); compare r² values by cross-multiplication
+                if arg is None or top * best_den > best_num * (bottom - top):
+                    best_num, best_den, arg = top, bottom - top, i
+            best = None if arg is None else d * eps * Fraction(best_num, best_den)
+            results.append(RayResult(flips, best, arg, ties, Fraction(a0, den * den)))
         return results
 
     # ------------------------------------------------------------------ paths
