@@ -15,19 +15,28 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from fractions import Fraction
 from pathlib import Path
 
-import numpy as np
+# BLAS threads before numpy loads: default 1 (a shared 2-core machine makes threaded BLAS
+# 20× slower on matrix-vector products); --threads N or GEOMCHECK_BENCH_THREADS=N to change
+_threads = os.environ.get("GEOMCHECK_BENCH_THREADS") or (sys.argv[sys.argv.index("--threads") + 1]
+                                                       if "--threads" in sys.argv else "1")
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, _threads)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from geomcheck.geometry.paths import PathSpec  # noqa: E402
 from geomcheck.model import MLPBlock, get_activation, make_normalization  # noqa: E402
 from geomcheck.search.floats import float_arrays  # noqa: E402
-from geomcheck.search.paths import analyse_path_fast, analyse_paths_batch  # noqa: E402
+from geomcheck.geometry.paths import path_coefficients  # noqa: E402
+from geomcheck.search.paths import analyse_path_fast, analyse_paths_batch, candidate_neurons  # noqa: E402
 
 
 def best(fn, repeat=3):
@@ -73,6 +82,7 @@ def main() -> None:
     p.add_argument("--n", type=int, default=3072)
     p.add_argument("--paths", type=int, default=1000)
     p.add_argument("--samples", type=int, default=10000)
+    p.add_argument("--threads", default="1", help="BLAS threads (set before numpy loads)")
     args = p.parse_args()
     d, n = args.d, args.n
     rng = np.random.default_rng(0)
@@ -96,6 +106,7 @@ def main() -> None:
     for label, spec, end in (
         ("superposition x + λv, λ ≥ 0", PathSpec.superposition(tuple(map(Fraction, x)), tuple(map(Fraction, v))), np.inf),
         ("short arc x → x + 0.05·v", PathSpec.arc(tuple(map(Fraction, x)), tuple(map(Fraction, x + 0.05 * v))), 1.0),
+        ("tiny arc x → x + 1e-4·v", PathSpec.arc(tuple(map(Fraction, x)), tuple(map(Fraction, x + 1e-4 * v))), 1.0),
     ):
         vv = np.array([float(c) for c in spec.direction])
         t_cold = time.perf_counter()
@@ -107,7 +118,11 @@ def main() -> None:
         lams = np.linspace(0, hi, args.samples)
         t_sample, changes = best(lambda: sampling(a, x, vv, d, float(eps), lams))
         rows.append((label, len(analysis.crossings), len(roots), changes, cold, t_exact, t_float, t_sample))
-        results[label] = dict(exact_over_float=t_exact / t_float, sampling_over_exact=t_sample / t_exact)
+        coef = path_coefficients(block, spec)
+        t_filter, _ = best(lambda: (path_coefficients(block, spec), candidate_neurons(block, spec, coef)), 5)
+        results[label] = dict(exact_over_float=t_exact / t_float, sampling_over_exact=t_sample / t_exact,
+                              filter_over_float=t_filter / t_float,
+                              exact_ms_per_crossing=(t_exact - t_filter) * 1e3 / max(1, len(analysis.crossings)))
 
     m = args.paths
     X = rng.normal(size=(m, d))
@@ -119,6 +134,7 @@ def main() -> None:
     flops = 2 * (2 * m) * d * n
     fraction = t_mm / t_batch
 
+    print(f"BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS')}")
     print(f"layer d = {d}, n = {n}, LayerNorm eps = 1e-5; setup (Fractions, exact fold, float copies) {setup:.1f} s")
     print(f"{'path':<30} {'crossings':>9} {'float roots':>11} {'sampled flips':>13} {'exact cold':>10} "
           f"{'exact':>9} {'float':>9} {'sampling':>9}")
@@ -127,16 +143,23 @@ def main() -> None:
               f"{r[7]*1e3:>7.1f}ms")
     print(f"batched: {m} paths in {t_batch*1e3:.1f} ms = {m / t_batch:.0f} paths/s; matmul of the same shapes "
           f"{t_mm*1e3:.1f} ms ({flops / t_mm / 1e9:.1f} GFLOP/s); batched/matmul rate = {fraction:.2f}")
+    for label, r in results.items():
+        print(f"{label:<30} exact/float {r['exact_over_float']:.1f}×, filter stage/float {r['filter_over_float']:.2f}×, "
+              f"sampling/exact {r['sampling_over_exact']:.1f}×, exact work {r['exact_ms_per_crossing']:.3f} ms per crossing")
     first = results[rows[0][0]]
     arc = results[rows[1][0]]
+    tiny = results[rows[2][0]]
     print(json.dumps({
         "d": d, "n": n, "exact_over_float": round(first["exact_over_float"], 3),
         "sampling_over_exact": round(first["sampling_over_exact"], 3),
         "arc_exact_over_float": round(arc["exact_over_float"], 3),
         "arc_sampling_over_exact": round(arc["sampling_over_exact"], 3),
+        "tiny_arc_crossings": rows[2][1], "tiny_arc_exact_over_float": round(tiny["exact_over_float"], 3),
+        "filter_stage_over_float": round(first["filter_over_float"], 3),
+        "exact_ms_per_crossing": round(first["exact_ms_per_crossing"], 4),
         "crossings": rows[0][1], "batched_paths_per_s": round(m / t_batch, 1),
         "batched_fraction_of_matmul": round(fraction, 3), "matmul_gflops": round(flops / t_mm / 1e9, 2),
-        "setup_s": round(setup, 2),
+        "setup_s": round(setup, 2), "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS"),
     }))
 
 

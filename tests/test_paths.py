@@ -59,13 +59,12 @@ def test_eps_ray_critical_norm_by_hand():
 
 
 def test_superposition_crossing_count_by_hand():
-    # toy:circle3, x = (−1, 2, 0) (centred: (−2, 1, 0)... ), d = (1, 0, −1): the normalized point walks
-    # the great circle of the plane 1⊥ from z(x) to z(d); u(λ) = (−2+λ, 1, 1−λ) − mean(...).
-    # Neuron 1 (w̃ = (0,1,−1), b' = −2): A = 3λ... solved by hand below.
+    # toy:circle3, x = (−1, 2, 0), d = (1, 0, −1): the normalized point walks the great circle of
+    # the plane 1⊥ from z(x) toward z(d).
     block = load_model("toy:circle3")
     x, v = (F(-1), F(2), F(0)), DIAGONAL
     a = analyse_path(block, PathSpec.superposition(x, v))
-    # by hand: u0 = (−2, 1, 1)·... centred x = (−4/3, 5/3, −1/3); w = v. Neuron 0: w̃ = (1,0,−1), b' = −1:
+    # by hand: u0 = P·x = (−4/3, 5/3, −1/3), w = P·v = v. Neuron 0: w̃ = (1,0,−1), b' = −1:
     # A = −1 + 2λ, N = ‖u0‖² + 2λ(u0·w) + 2λ² = 14/3 − 2λ + 2λ², q = 3(2λ−1)² − N = 10λ² − 10λ − 5/3,
     # roots λ = 1/2 ± √(500/3)/20; the side condition A > 0 keeps only λ = 1/2 + √(500/3)/20 ≈ 1.1455.
     assert a.polynomials[0] == (F(10), F(-10), F(-5, 3))
@@ -83,9 +82,22 @@ def test_simultaneous_flip_is_one_crossing():
     w = ((F(1), F(0)), (F(1), F(0)), (F(0), F(1)))
     block = MLPBlock(w, (F(-1), F(-1), F(5)), ((F(1), F(2), F(0)),), (F(0),), make_normalization("none"),
                      get_activation("relu"))
-    a = analyse_path(block, PathSpec.ray((F(1), F(1))))
-    assert [c.neurons for c in a.crossings] == [(0, 1)] and a.crossings[0].at == 1
-    assert a.crossings[0].map_changes  # W_out column sum 1 + 2 ≠ 0
+    for engine in (analyse_path, analyse_path_fast):
+        a = engine(block, PathSpec.ray((F(1), F(1))))
+        assert [c.neurons for c in a.crossings] == [(0, 1)] and a.crossings[0].at == 1
+        assert a.crossings[0].map_changes  # W_out column sum 1 + 2 ≠ 0
+    # LayerNorm (d = 3): neuron 1 = 2·neuron 0 (bias too), so they vanish at the same irrational λ.
+    # W_out row (2, −1, 0): 2·[w̃₀ | b'₀] − [w̃₁ | b'₁] = 0, so the pattern changes but the map does not.
+    w = ((F(1), F(0), F(-1)), (F(2), F(0), F(-2)), (F(0), F(1), F(-1)))
+    ln = MLPBlock(w, (F(-1), F(-2), F(1)), ((F(2), F(-1), F(0)),), (F(0),), make_normalization("layernorm"),
+                  get_activation("relu"))
+    for engine in (analyse_path, analyse_path_fast):
+        a = engine(ln, PathSpec.superposition((F(-1), F(2), F(0)), (F(1), F(0), F(-1))))
+        both = [c for c in a.crossings if 0 in c.neurons]
+        assert len(both) == 1 and both[0].neurons == (0, 1) and not both[0].at.is_rational
+        k = a.crossings.index(both[0])
+        assert a.segments[k].pattern[:2] != a.segments[k + 1].pattern[:2]
+        assert not both[0].map_changes
 
 
 def test_touching_zero_is_a_crossing_without_sign_change():
@@ -216,3 +228,9 @@ def test_negative_leading_vector(capsys):
 
 def test_degenerate_is_invalid_input():
     assert issubclass(PathThroughUndefined, DegenerateInput)
+
+
+def test_plot_writes_a_png(tmp_path, capsys):
+    target = tmp_path / "path.png"
+    assert main(["path", "toy:circle3", "--base", "-1,2,0", "--add", "1,0,-1", "--plot", str(target)]) == 0
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

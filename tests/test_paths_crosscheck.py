@@ -203,3 +203,43 @@ def test_batch_estimates_match_exact_counts(spec):
         assert batch.counts[k] == sum(len(c.neurons) for c in a.crossings if c.at > 0)
         first = [c for c in a.crossings if c.at > 0]
         assert (batch.first[k] == np.inf) if not first else abs(batch.first[k] - float(first[0].at)) < 1e-9
+
+
+def test_filtered_equals_exact_with_the_bulk_flint_product(monkeypatch):
+    """The many-candidates route (one integer product over all rows) gives the same answers."""
+    import geomcheck.search.paths as fast
+
+    monkeypatch.setattr(fast, "_FLINT_THRESHOLD", 0)
+    block = load_model("toy:random?d=6&n=30&seed=9&eps=1/50")
+    rng = random.Random(9)
+    for path in random_paths(block, rng, 4):
+        try:
+            exact = analyse_path(block, path)
+        except PathThroughUndefined:
+            continue
+        assert_identical(exact, fast.analyse_path_fast(block, path))
+
+
+@pytest.mark.parametrize("norm, eps", [("layernorm", 1e-5), ("rmsnorm", 1e-6), ("layernorm", 0.0), ("none", 0.0)])
+def test_filtered_equals_exact_on_float_weights(norm, eps):
+    """Float64 weights read exactly (as real models are): the rigorous filter must still agree."""
+    import numpy as np
+
+    from geomcheck.model import MLPBlock, get_activation, make_normalization
+
+    rng = np.random.default_rng(5)
+    d, n = 12, 48
+    W = rng.normal(size=(n, d)) / np.sqrt(d)
+    block = MLPBlock(tuple(tuple(F(v) for v in row) for row in W.tolist()), tuple(F(v) for v in (rng.normal(size=n) * 0.3).tolist()),
+                     tuple(tuple(F(v) for v in row) for row in rng.normal(size=(d, n)).tolist()), (F(0),) * d,
+                     make_normalization(norm, F(eps)) if norm != "none" else make_normalization("none"),
+                     get_activation("relu"))
+    for _ in range(4):
+        x = tuple(F(v) for v in rng.normal(size=d).tolist())
+        v = tuple(F(v) for v in rng.normal(size=d).tolist())
+        for path in (PathSpec.ray(v), PathSpec.superposition(x, v), PathSpec.arc(x, v)):
+            exact = analyse_path(block, path)
+            assert_identical(exact, analyse_path_fast(block, path))
+            # the witnesses' patterns, recomputed through MLPBlock.signs_at_input (another route)
+            for segment in exact.segments:
+                assert block.pattern_at_input(path.point(segment.witness)) == segment.pattern

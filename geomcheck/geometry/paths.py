@@ -183,29 +183,62 @@ class Segment:
 
 @dataclass(frozen=True)
 class PathCoefficients:
-    """The exact λ-independent pieces of a path: ``u₀ = P·x₀``, ``w = P·v`` and ``N(λ)``."""
+    """The exact λ-independent pieces of a path: ``u₀ = P·x₀``, ``w = P·v`` and ``N(λ)``.
+
+    ``u₀ = u0_int/u0_den`` and ``w = w_int/w_den`` are kept as integer vectors over one
+    denominator each (the sums below are then integer sums, much faster than Fractions).
+    """
 
     scales: bool
     d: int
-    u0: Vector
-    w: Vector
-    n0: Fraction  # ‖u₀‖² + dε
+    u0_int: tuple[int, ...]
+    u0_den: int
+    w_int: tuple[int, ...]
+    w_den: int
+    n0: Fraction  # ‖u₀‖² + dε (0 without normalization)
     n1: Fraction  # u₀·w
     n2: Fraction  # ‖w‖²
+
+    @cached_property
+    def u0(self) -> Vector:
+        return tuple(Fraction(a, self.u0_den) for a in self.u0_int)
+
+    @cached_property
+    def w(self) -> Vector:
+        return tuple(Fraction(a, self.w_den) for a in self.w_int)
 
     def N(self, lam: Fraction) -> Fraction:
         return self.n0 + 2 * self.n1 * lam + self.n2 * lam * lam
 
 
+def _integer_vector(v: Sequence[Fraction]) -> tuple[tuple[int, ...], int]:
+    den = math.lcm(*(x.denominator for x in v))
+    return tuple(x.numerator * (den // x.denominator) for x in v), den
+
+
+def _centre_integers(ints: tuple[int, ...], den: int, centers: bool) -> tuple[tuple[int, ...], int]:
+    """P·(ints/den) as integers over one denominator: (d·x − Σx)/(d·den)."""
+    if not centers:
+        return ints, den
+    total = sum(ints)
+    d = len(ints)
+    return tuple(d * a - total for a in ints), d * den
+
+
 def path_coefficients(block: MLPBlock, spec: PathSpec) -> PathCoefficients:
     block.check_vector(spec.base, "base")
     block.check_vector(spec.direction, "direction")
-    if not block.norm.scales:
-        return PathCoefficients(False, block.d, spec.base, spec.direction, ZERO, ZERO, ZERO)
-    u0 = block.norm.center(spec.base)
-    w = block.norm.center(spec.direction)
     d = block.d
-    return PathCoefficients(True, d, u0, w, dot(u0, u0) + d * block.norm.eps, dot(u0, w), dot(w, w))
+    xi, xd = _integer_vector(spec.base)
+    vi, vd = _integer_vector(spec.direction)
+    if not block.norm.scales:
+        return PathCoefficients(False, d, xi, xd, vi, vd, ZERO, ZERO, ZERO)
+    ui, ud = _centre_integers(xi, xd, block.norm.centers)
+    wi, wd = _centre_integers(vi, vd, block.norm.centers)
+    n0 = Fraction(sum(a * a for a in ui), ud * ud) + d * block.norm.eps
+    n1 = Fraction(sum(map(int.__mul__, ui, wi)), ud * wd)
+    n2 = Fraction(sum(a * a for a in wi), wd * wd)
+    return PathCoefficients(True, d, ui, ud, wi, wd, n0, n1, n2)
 
 
 def neuron_line(block: MLPBlock, coef: PathCoefficients, i: int) -> tuple[Fraction, Fraction]:
@@ -560,6 +593,10 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
     if not flipped:
         return False
     f = block.folded
+    if len(flipped) == 1:
+        # one neuron: W_out[:, i]·[w̃_i | b'_i] is an outer product, zero iff a factor is zero
+        i = flipped[0][0]
+        return any(row[i] != 0 for row in block.w_out) and (f.bias[i] != 0 or any(w != 0 for w in f.weights[i]))
     for out_row in block.w_out:
         active = [(i, s * out_row[i]) for i, s in flipped if out_row[i]]
         if not active:

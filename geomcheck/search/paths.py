@@ -34,15 +34,16 @@ from typing import Sequence
 
 import numpy as np
 
-from geomcheck.exact.backend import dot
+from geomcheck.exact.quadratic import real_roots
+from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c
 from geomcheck.geometry.paths import (
     PathAnalysis,
     PathSpec,
     _arc_note,
     _check_defined,
     assemble_analysis,
+    crossing_polynomial,
     exact_sign,
-    neuron_zeros,
     path_coefficients,
 )
 from geomcheck.model.block import MLPBlock
@@ -58,10 +59,6 @@ _SAFETY = 2.0
 
 def _float(q: Fraction) -> float:
     return float(q)
-
-
-def _vec(values: Sequence[Fraction]) -> np.ndarray:
-    return np.array([float(v) for v in values], dtype=np.float64)
 
 
 # ---------------------------------------------------------------------------
@@ -95,25 +92,47 @@ def _row(cache: _IntegerRows, block: MLPBlock, i: int) -> tuple[list[int], int]:
     return cache.rows[i], cache.dens[i]
 
 
-def _integer_vector(v: Sequence[Fraction]) -> tuple[list[int], int]:
-    den = math.lcm(*(x.denominator for x in v))
-    return [x.numerator * (den // x.denominator) for x in v], den
+_FLINT_THRESHOLD = 96  # candidates above which one flint product over all rows beats per-row dots
+
+
+def _flint_matrix(block: MLPBlock, cache: _IntegerRows):
+    """All integer rows as one python-flint ``fmpz_mat`` (built once per block), or None."""
+    if cache.flint_matrix is None:
+        try:
+            import flint  # noqa: PLC0415  (optional; the pure-Python dots give the same numbers)
+        except ImportError:
+            cache.flint_matrix = False
+            return None
+        rows = [_row(cache, block, i)[0] for i in range(block.n)]
+        cache.flint_matrix = flint.fmpz_mat(rows)
+    return cache.flint_matrix or None
 
 
 def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tuple[Fraction, Fraction]]:
-    """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached rows)."""
+    """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached integer rows)."""
     cache = _integer_rows(block)
-    ui, ud = _integer_vector(coef.u0)
-    wi, wd = _integer_vector(coef.w)
+    ui, ud = coef.u0_int, coef.u0_den
+    wi, wd = coef.w_int, coef.w_den
     bias = block.folded.bias
     out = {}
-    for i in neurons:
-        row, den = _row(cache, block, i)
-        alpha = Fraction(sum(map(int.__mul__, row, ui)), den * ud)
-        beta = Fraction(sum(map(int.__mul__, row, wi)), den * wd)
+    matrix = _flint_matrix(block, cache) if len(neurons) > _FLINT_THRESHOLD else None
+    if matrix is not None:
+        import flint  # noqa: PLC0415
+
+        product = matrix * flint.fmpz_mat([[a, b] for a, b in zip(ui, wi)])
+        numerators = {int(i): (int(product[int(i), 0]), int(product[int(i), 1])) for i in neurons}
+    else:
+        numerators = {}
+        for i in neurons:
+            row, _ = _row(cache, block, int(i))
+            numerators[int(i)] = (sum(map(int.__mul__, row, ui)), sum(map(int.__mul__, row, wi)))
+    for i, (na, nb) in numerators.items():
+        den = cache.dens[i]
+        alpha = Fraction(na, den * ud)
+        beta = Fraction(nb, den * wd)
         if not coef.scales:
             alpha += bias[i]
-        out[int(i)] = (alpha, beta)
+        out[i] = (alpha, beta)
     return out
 
 
@@ -131,10 +150,17 @@ def _mr_mul(x, rx, y, ry):
     return m, np.abs(x) * ry + np.abs(y) * rx + rx * ry + _U * np.abs(m)
 
 
-def _mr_div(x, rx, y, ry):
-    """x/y for y > ry ≥ 0 (elementwise)."""
-    m = x / y
-    return m, (rx + np.abs(m) * ry) / (y - ry) + 2 * _U * np.abs(m)
+_NORM_CACHE: "weakref.WeakKeyDictionary[MLPBlock, np.ndarray]" = weakref.WeakKeyDictionary()
+
+
+def _row_norms(block: MLPBlock) -> np.ndarray:
+    """Upper bounds of ‖w̃_i‖₂ (float64 rows; inflated for the rounding of the rows and the sum)."""
+    cached = _NORM_CACHE.get(block)
+    if cached is None:
+        a = float_arrays(block)
+        cached = np.sqrt(np.einsum("ij,ij->i", a.folded_w, a.folded_w)) * (1 + 4 * gamma_bound(block.d + 4))
+        _NORM_CACHE[block] = cached
+    return cached
 
 
 def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray, np.ndarray]:
@@ -147,12 +173,18 @@ def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray
     d = block.d
     n = block.n
     k = gamma_bound(d + 4) * _SAFETY
-    u0 = _vec(coef.u0)
-    w = _vec(coef.w)
-    alpha = a.folded_w @ u0
-    beta = a.folded_w @ w
-    r_alpha = k * (a.abs_folded_w @ np.abs(u0)) + _TINY
-    r_beta = k * (a.abs_folded_w @ np.abs(w)) + _TINY
+    # integer → float and the division: two roundings per entry, inside γ_{d+4}
+    u0 = np.array([float(v) for v in coef.u0_int]) / float(coef.u0_den)
+    w = np.array([float(v) for v in coef.w_int]) / float(coef.w_den)
+    # one product for α and β; the error bound γ·(|W̃|·|u|) ≤ γ·‖w̃_i‖·‖u‖ (Cauchy–Schwarz) needs no
+    # second product: row norms are cached per block, both norms are inflated upper bounds
+    both = a.folded_w @ np.stack([u0, w], axis=1)
+    alpha, beta = both[:, 0], both[:, 1]
+    rows = _row_norms(block)
+    norm_u0 = math.sqrt(float(np.dot(u0, u0))) * (1 + 4 * gamma_bound(d + 2))
+    norm_w = math.sqrt(float(np.dot(w, w))) * (1 + 4 * gamma_bound(d + 2))
+    r_alpha = k * rows * norm_u0 + _TINY
+    r_beta = k * rows * norm_w + _TINY
     if not coef.scales:
         alpha, r_alpha = _mr_add(alpha, r_alpha, a.folded_b, k * np.abs(a.folded_b))
         tau, r_tau = np.zeros(n), np.zeros(n)
@@ -251,11 +283,11 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     ray_at_zero = coef.scales and block.norm.eps == 0 and all(v == 0 for v in coef.u0) and spec.start >= 0
     candidate, constant_sign = candidate_neurons(block, spec, coef)
     cand = [int(i) for i in np.flatnonzero(candidate)]
-    lines = {i: _line_by_dot(block, coef, i) for i in cand} if len(cand) <= 8 else exact_lines(block, coef, cand)
+    lines = exact_lines(block, coef, cand)
     bias = block.folded.bias
     zeros = {}
     for i in cand:
-        found = neuron_zeros(spec, coef, *lines[i], bias[i])
+        found = _neuron_zeros_filtered(spec, coef, *lines[i], bias[i])
         if found:
             zeros[i] = found
     if ray_at_zero:
@@ -263,6 +295,7 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
                      "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
     signs = constant_sign.tolist()
     root_d = math.sqrt(block.d)
+    n0f, n1f, n2f = float(coef.n0), float(coef.n1), float(coef.n2)
     float_lines = {i: (float(al), float(be), float(bias[i])) for i, (al, be) in lines.items()}
 
     def sign_on_domain(i: int, lam: Fraction) -> int:
@@ -273,25 +306,56 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
         al, be, b = float_lines[i]
         lf = float(lam)
         if coef.scales:
-            nf = float(coef.N(lam))
-            x, y = root_d * (al + be * lf), b * math.sqrt(nf)
-            t, size = x + y, root_d * (abs(al) + abs(be * lf)) + abs(y)
+            # N(λ) in float: |error| ≤ 16u·(|n0| + 2|n1·λ| + n2·λ²) (rounded inputs, four operations)
+            nf = n0f + lf * (2 * n1f + n2f * lf)
+            e_n = 16 * _U * (abs(n0f) + 2 * abs(n1f * lf) + n2f * lf * lf)
+            if nf - e_n > 0:
+                root = math.sqrt(nf)
+                e_root = e_n / math.sqrt(nf - e_n) + 2 * _U * root  # |√a − √b| = |a − b|/(√a + √b)
+                x, y = root_d * (al + be * lf), b * root
+                t = x + y
+                bound = 32 * _U * (root_d * (abs(al) + abs(be * lf)) + abs(y)) + abs(b) * e_root + _TINY
+                if abs(t) > bound:
+                    return 1 if t > 0 else -1
         else:
-            t, size = al + be * lf, abs(al) + abs(be * lf)
-        if abs(t) > 32 * _U * size + _TINY:
-            return 1 if t > 0 else -1
+            t = al + be * lf
+            if abs(t) > 32 * _U * (abs(al) + abs(be * lf)) + _TINY:
+                return 1 if t > 0 else -1
         return exact_sign(coef, *lines[i], bias[i], lam)
 
     return assemble_analysis(block, spec, coef, zeros, sign_on_domain, lines, notes)
 
 
-def _line_by_dot(block: MLPBlock, coef, i: int) -> tuple[Fraction, Fraction]:
-    f = block.folded
-    alpha = dot(f.weights[i], coef.u0)
-    beta = dot(f.weights[i], coef.w)
-    if not coef.scales:
-        alpha += f.bias[i]
-    return alpha, beta
+def _root_float(root) -> tuple[float, float]:
+    """A float approximation of ``p + q·√D`` and a rigorous bound on its error."""
+    p, q, D = float(root.p), float(root.q), float(root.D)
+    value = p + q * math.sqrt(D)
+    return value, 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
+
+
+def _neuron_zeros_filtered(spec: PathSpec, coef, alpha: Fraction, beta: Fraction, bias: Fraction):
+    """:func:`geomcheck.geometry.paths.neuron_zeros` with float pre-decisions (exact on doubt)."""
+    a, b, c = crossing_polynomial(coef, alpha, beta, bias)
+    zeros = []
+    start = float(spec.start)
+    end = None if spec.end is None else float(spec.end)
+    af, bf = float(alpha), float(beta)
+    for root in real_roots(a, b, c):
+        value, err = _root_float(root)
+        inside = value - err > start and (end is None or value + err < end)
+        outside = value + err < start or (end is not None and value - err > end)
+        if outside or (not inside and not spec.contains(root)):
+            continue
+        if coef.scales and bias != 0:
+            side = af + bf * value
+            side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
+            if abs(side) > side_err:
+                if (side > 0) - (side < 0) != -sign(bias):
+                    continue
+            elif sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) != -sign(bias):
+                continue
+        zeros.append(root)
+    return zeros
 
 
 # ---------------------------------------------------------------------------
@@ -316,8 +380,8 @@ class BatchResult:
 
 
 def analyse_paths_batch(block: MLPBlock, bases, directions, start: float = 0.0, end: float | None = None,
-                        chunk: int = 256) -> BatchResult:
-    """Many paths through one layer with two matrix products per chunk (float64 estimate).
+                        chunk: int = 128) -> BatchResult:
+    """Many paths through one layer with one matrix product per chunk (float64 estimate).
 
     ``bases`` and ``directions`` are m × d arrays (rays: bases = 0, start = 0).
     For each path and neuron the crossing quadratic ``q = a·λ² + b·λ + c``
@@ -332,16 +396,17 @@ def analyse_paths_batch(block: MLPBlock, bases, directions, start: float = 0.0, 
         from geomcheck.errors import InvalidInput
 
         raise InvalidInput(f"bases/directions: expected two m × {block.d} arrays of the same shape")
-    m = X.shape[0]
-    d = block.d
+    m, d = X.shape
     hi = np.inf if end is None else float(end)
     counts = np.zeros(m, dtype=np.int64)
     first = np.full(m, np.inf)
     first_neuron = np.full(m, -1, dtype=np.int64)
     b = a.folded_b
     b2 = b * b
-    Wt = np.ascontiguousarray(a.folded_w.T)
+    b_zero = b == 0
+    Wt = _transposed(block)
     eps = float(block.norm.eps)
+    scales = block.norm.scales
     for lo_k in range(0, m, chunk):
         Xc, Vc = X[lo_k:lo_k + chunk], V[lo_k:lo_k + chunk]
         if block.norm.centers:
@@ -350,35 +415,55 @@ def analyse_paths_batch(block: MLPBlock, bases, directions, start: float = 0.0, 
         k = Xc.shape[0]
         AB = np.concatenate([Xc, Vc]) @ Wt  # one product for α and β
         alpha, beta = AB[:k], AB[k:]
-        if block.norm.scales:
-            n0 = (Xc * Xc).sum(axis=1, keepdims=True) + d * eps
-            n1 = (Xc * Vc).sum(axis=1, keepdims=True)
-            n2 = (Vc * Vc).sum(axis=1, keepdims=True)
-            qa = d * beta * beta - b2 * n2
-            qb = 2 * (d * alpha * beta - b2 * n1)
-            qc = d * alpha * alpha - b2 * n0
+        if scales:
+            n0 = np.einsum("ij,ij->i", Xc, Xc)[:, None] + d * eps
+            n1 = np.einsum("ij,ij->i", Xc, Vc)[:, None]
+            n2 = np.einsum("ij,ij->i", Vc, Vc)[:, None]
+            # q/d with the b'² terms scaled by 1/d: same roots, fewer passes
+            s = b2 / d
+            qa = beta * beta
+            qa -= s * n2
+            qh = alpha * beta  # half of the linear coefficient
+            qh -= s * n1
+            qc = alpha * alpha
+            qc -= s * n0
+            disc = qh * qh
+            disc -= qa * qc  # (b/2)² − a·c
+            real = disc >= 0
+            np.sqrt(np.maximum(disc, 0.0, out=disc), out=disc)
+            # stable: t = −(h + sign(h)·√disc), roots t/a and c/t
+            np.copysign(disc, qh, out=disc)
+            disc += qh
+            disc *= -1.0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                roots = (disc / qa, qc / disc)
+            sides = (beta * roots[0] + alpha, beta * roots[1] + alpha)
+            best = np.full(alpha.shape, np.inf)
+            total = np.zeros(k, dtype=np.int64)
+            for r, side in zip(roots, sides):
+                ok = real & (r > start) & (r < hi) & ((side * b < 0) | b_zero)
+                total += np.count_nonzero(ok, axis=1)
+                np.minimum(best, np.where(ok, r, np.inf), out=best)
         else:
-            alpha = alpha + b
-            qa, qb, qc = np.zeros_like(alpha), beta, alpha
-        disc = qb * qb - 4 * qa * qc
-        with np.errstate(divide="ignore", invalid="ignore"):
-            root = np.sqrt(np.maximum(disc, 0.0))
-            # stable quadratic formula: t = −(b + sign(b)·√disc)/2, roots t/a and c/t
-            t = -0.5 * (qb + np.copysign(root, qb))
-            r1 = np.where(qa != 0, t / qa, np.where(qb != 0, -qc / qb, np.nan))
-            r2 = np.where((qa != 0) & (t != 0), qc / t, np.nan)
-        real = disc >= 0
-        best = np.full(alpha.shape, np.inf)
-        total = np.zeros(k, dtype=np.int64)
-        for r in (r1, r2):
-            ok = real & (r > start) & (r < hi)
-            if block.norm.scales:
-                side = np.sign(alpha + beta * r)
-                ok &= (side == -np.sign(b)) | (b == 0)
-            total += ok.sum(axis=1)
-            best = np.where(ok & (r < best), r, best)
+            alpha += b
+            with np.errstate(divide="ignore", invalid="ignore"):
+                r = -alpha / beta
+            ok = (r > start) & (r < hi)
+            total = np.count_nonzero(ok, axis=1)
+            best = np.where(ok, r, np.inf)
         counts[lo_k:lo_k + k] = total
         idx = best.argmin(axis=1)
         first[lo_k:lo_k + k] = best[np.arange(k), idx]
         first_neuron[lo_k:lo_k + k] = np.where(np.isfinite(first[lo_k:lo_k + k]), idx, -1)
     return BatchResult(counts, first, first_neuron)
+
+
+_T_CACHE: "weakref.WeakKeyDictionary[MLPBlock, np.ndarray]" = weakref.WeakKeyDictionary()
+
+
+def _transposed(block: MLPBlock) -> np.ndarray:
+    cached = _T_CACHE.get(block)
+    if cached is None:
+        cached = np.ascontiguousarray(float_arrays(block).folded_w.T)
+        _T_CACHE[block] = cached
+    return cached

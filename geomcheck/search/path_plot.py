@@ -1,0 +1,63 @@
+"""``--plot FILE.png``: the pre-activations along a path with the exact crossings marked.
+
+matplotlib (Agg backend) is imported lazily; the curves are float64
+(display only), the vertical lines are the exact crossings.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from geomcheck.errors import InvalidInput, MissingDependency
+from geomcheck.geometry.paths import PathAnalysis
+from geomcheck.model.block import MLPBlock
+from geomcheck.search.floats import preactivations
+
+__all__ = ["plot_path"]
+
+_MAX_CURVES = 40
+
+
+def plot_path(block: MLPBlock, analysis: PathAnalysis, filename: str, points: int = 800) -> None:
+    """Draw ``h_i(x(λ))`` for the crossing neurons (or the first few) against λ."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise MissingDependency("matplotlib", "plot", "--plot") from None
+    spec = analysis.spec
+    crossings = [float(c.at) for c in analysis.crossings]
+    start = float(spec.start)
+    if spec.end is not None:
+        end = float(spec.end)
+    else:
+        end = 1.5 * max(crossings) if crossings else float(analysis.segments[-1].witness) * 2
+        end = max(end, start + 1.0)
+    lam = np.linspace(start, end, points)
+    if not spec.start_closed:
+        lam = lam[1:]
+    base = np.array([float(v) for v in spec.base])
+    direction = np.array([float(v) for v in spec.direction])
+    h = preactivations(block, base[None, :] + lam[:, None] * direction[None, :])
+    neurons = sorted({i for c in analysis.crossings for i in c.neurons})[:_MAX_CURVES] or list(range(min(block.n, 8)))
+    fig, ax = plt.subplots(figsize=(9, 5))
+    for i in neurons:
+        ax.plot(lam, h[:, i], lw=1.2, label=f"neuron {i}")
+    for c in analysis.crossings:
+        ax.axvline(float(c.at), color="k" if c.map_changes else "0.6", ls="--", lw=0.8)
+    ax.axhline(0.0, color="0.3", lw=0.6)
+    ax.set_xlabel("λ" if spec.kind != "arc" else "s")
+    ax.set_ylabel("pre-activation h_i")
+    ax.set_title(f"{block.name or 'model'}: {spec.kind}, {len(analysis.crossings)} crossing(s) "
+                 f"({analysis.verdict}, {analysis.status})")
+    if len(neurons) <= 12:
+        ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    try:
+        fig.savefig(filename, dpi=110)
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"--plot: cannot write {filename} ({exc})") from None
+    finally:
+        plt.close(fig)
