@@ -157,6 +157,7 @@ def test_float_cache_is_built_from_the_tensors(bert):
     from geomcheck.search import floats
 
     block = block_from_hf(bert, 0)
+    assert block in floats._CACHE  # primed by the loader, not rebuilt from Fractions
     a = floats.float_arrays(block)
     np.testing.assert_array_equal(a.w_in, bert.encoder.layer[0].intermediate.dense.weight.detach().double().numpy())
     # folded floats are the exact folded rationals rounded once
