@@ -119,3 +119,17 @@ def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
     # and between two changes nothing moves: just before the first change the pattern is the start one
     before = rational_between(Fraction(0), res.first)
     assert filtered_signs_at_input(block, tuple(a + before * b for a, b in zip(x, v))).signs == start
+
+
+def test_ray_threshold_agrees_with_the_path_engine(block):
+    """The study's r_max for neuron:7 == the last crossing of the path engine's ray, squared, times ‖Pv‖²."""
+    from geomcheck.geometry.paths import PathSpec
+    from geomcheck.search.paths import analyse_path_fast
+
+    v = tuple(block.w_in[7])
+    ray = exact_layer(block).rays([v])[0]
+    analysis = analyse_path_fast(block, PathSpec.ray(v))
+    last = analysis.crossings[-1].at
+    assert last.p == 0  # the ray's crossing polynomial has no λ¹ term: λ² is rational
+    assert (last.q * last.q * last.D) * ray.centred_norm2 == ray.max_r2
+    assert sum(len(c.neurons) for c in analysis.crossings) == ray.flips
