@@ -118,6 +118,7 @@ class ExactLayer:
         uncentred, bias = fold_rows(block.w_in, block.b_in, block.norm.gamma, block.norm.beta, False)
         self.w_raw, self.w_raw_den = _int_matrix(uncentred)
         self.bias_raw = bias
+        self.bias_raw_num, _ = common_denominator(bias)
 
     def dots(self, vectors, centred_weights: bool = True) -> list[list[Fraction]]:
         """Exact ``W̃·v`` (or ``W'·v``) for each vector: one list of n Fractions per vector."""
@@ -253,13 +254,25 @@ class ExactLayer:
 
     # ------------------------------------------------------------------ no norm
     def nonorm_rays(self, directions) -> list[NoNormRay]:
+        """Exact flips along ``t·v`` without normalization, in integers.
+
+        ``w'_i·v = R_i/(W·L)`` and ``b'_i = β_i/E`` with positive W, L, E: neuron i flips
+        iff R_i and β_i have strictly opposite signs, at ``t_i = −(β_i/R_i)·(W·L/E)``;
+        the common positive factor does not change which t_i coincide.
+        """
+        vecs = [common_denominator(v) for v in directions]
+        cols = np.empty((self.d, len(vecs)), dtype=object)
+        for k, (nums, _) in enumerate(vecs):
+            cols[:, k] = nums
+        products = self.w_raw.dot(cols)
         out = []
-        for dots in self.dots(list(directions), centred_weights=False):
+        for k in range(len(vecs)):
             crossings = set()
-            for wv, bi in zip(dots, self.bias_raw):
-                if wv != 0 and bi != 0 and sign(wv) != sign(bi):
-                    crossings.add(-bi / wv)
-            flips = sum(1 for wv, bi in zip(dots, self.bias_raw) if wv != 0 and bi != 0 and sign(wv) != sign(bi))
+            flips = 0
+            for wv, beta in zip(products[:, k].tolist(), self.bias_raw_num):
+                if wv != 0 and beta != 0 and (wv > 0) != (beta > 0):
+                    flips += 1
+                    crossings.add(Fraction(-beta, wv))
             out.append(NoNormRay(flips, len(crossings) + 1))
         return out
 
