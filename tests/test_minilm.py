@@ -101,6 +101,9 @@ def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
 
     payload = {"model": "all-MiniLM-L6-v2", "seed": 1, "full": False, "texts": ["Paris is big."],
                "note": GELU_NOTE, "layers": [out]}
+    import json
+
+    assert json.loads(json.dumps(payload))["layers"][0]["rays"]["status"] == "proved"  # --json works
     written = _plots(payload, str(tmp_path))
     assert all((tmp_path / name).stat().st_size > 1000 for name in ("rays.png", "paths.png", "nonorm.png"))
     text = _human(dict(payload, plots=written))
