@@ -29,6 +29,7 @@ COMMAND_MODULES = (
     "geomcheck.cli.sphere_cmd",
     "geomcheck.cli.feasible_cmd",
     "geomcheck.cli.cap_cmd",
+    "geomcheck.cli.study_cmd",
 )
 
 # A value that starts with '-' followed by a digit or '.': a negative number or vector.

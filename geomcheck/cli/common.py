@@ -17,7 +17,8 @@ def add_model_argument(parser) -> None:
     parser.add_argument(
         "model",
         metavar="MODEL",
-        help="toy:circle3, toy:random?d=8&n=32&seed=0, a .json exchange file or a .npz file",
+        help="toy:circle3, toy:random?d=8&n=32&seed=0, minilm:LAYER, a .json exchange file, a .npz file "
+             "or a state dict PATH.safetensors?layer=N",
     )
 
 

@@ -74,7 +74,8 @@ def parse_rational_vector(values: Iterable[object], what: str = "vector") -> tup
 
 def format_rational(q: Fraction | int) -> str:
     """``"p/q"``, or ``"p"`` when the denominator is 1: exact and re-readable."""
-    q = Fraction(q)
+    if not isinstance(q, Fraction):  # avoid re-building Fractions: models hold millions
+        q = Fraction(q)
     if q.denominator == 1:
         return str(q.numerator)
     return f"{q.numerator}/{q.denominator}"

@@ -1,7 +1,8 @@
 """Turn a model spec from the command line into an :class:`MLPBlock`.
 
 Specs: ``toy:NAME[?opts]`` (:mod:`geomcheck.io.toys`), a ``.json`` file in the
-exchange format, a ``.npz`` file (:mod:`geomcheck.io.npz`). Other prefixes are
+exchange format, a ``.npz`` file (:mod:`geomcheck.io.npz`), a state dict
+``PATH.safetensors?layer=N`` and ``minilm:LAYER`` (:mod:`geomcheck.io.real`). Other prefixes are
 registered in ``_PREFIX_LOADERS`` (real models add theirs there).
 """
 
@@ -29,7 +30,14 @@ def _toy(spec: str) -> MLPBlock:
     return load_toy(spec)
 
 
+def _minilm(spec: str) -> MLPBlock:
+    from geomcheck.io.real import load_minilm_spec
+
+    return load_minilm_spec(spec)
+
+
 register_prefix("toy", _toy)
+register_prefix("minilm", _minilm)
 
 
 def load_model(spec: str) -> MLPBlock:
@@ -40,17 +48,21 @@ def load_model(spec: str) -> MLPBlock:
         return _PREFIX_LOADERS[prefix](spec)
     path = Path(spec)
     suffix = path.suffix.lower()
-    if suffix in (".json", ".npz", ".safetensors") and not path.is_file():
+    if suffix in (".json", ".npz") and not path.is_file():
         raise InvalidInput(f"model file not found: {spec}")
     if suffix == ".json":
         from geomcheck.io.modelfile import load_model_file
 
         return load_model_file(path)
+    if ".safetensors" in spec.lower() and Path(spec.partition("?")[0]).suffix.lower() == ".safetensors":
+        from geomcheck.io.real import load_safetensors_spec
+
+        return load_safetensors_spec(spec)
     if suffix == ".npz":
         from geomcheck.io.npz import load_npz
 
         return load_npz(path)
     if path.is_file():
-        raise InvalidInput(f"{spec}: unknown model file type (use .json or .npz)")
+        raise InvalidInput(f"{spec}: unknown model file type (use .json, .npz or .safetensors)")
     known = ", ".join(sorted(p + ":" for p in _PREFIX_LOADERS))
     raise InvalidInput(f"unknown model {spec!r}: not a file, and not a known prefix ({known})")

