@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-import numpy as np
-
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
 from geomcheck.exact.rationals import format_rational
 
@@ -28,6 +26,8 @@ def _decimal(q: Fraction) -> str:
 
 
 def summary(block) -> dict:
+    import numpy as np  # lazily: `geomcheck check` must start without numpy
+
     from geomcheck.io.modelfile import model_sha256
 
     from geomcheck.search.floats import float_arrays
