@@ -92,24 +92,11 @@ def in_cone(block: MLPBlock, v: Sequence[Fraction]) -> bool:
 
 
 def _highs():
-    """A silent HiGHS instance (its banner goes to the C-level stdout on first
-    construction, which would corrupt --json output: redirect fd 1 meanwhile)."""
-    import os
-    import sys
-
     import highspy
 
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    return h, highspy
+    from geomcheck.search.highs import new_highs
+
+    return new_highs(), highspy
 
 
 def _implicit_equalities(rows: list[tuple[Fraction, ...]], d: int):

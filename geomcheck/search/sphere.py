@@ -73,33 +73,10 @@ def _rationalize(x: np.ndarray, den: int) -> tuple:
 
 
 # --------------------------------------------------------------------------- HiGHS
-_BANNER_DONE = False
-
-
 def _new_highs():
-    """A silent Highs instance. The first one prints a banner on the C-level stdout,
-    which would corrupt ``--json`` output, so that one is created with fd 1 on /dev/null."""
-    global _BANNER_DONE
-    import os
-    import sys
+    from geomcheck.search.highs import new_highs
 
-    import highspy
-
-    if _BANNER_DONE:
-        h = highspy.Highs()
-    else:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 1)
-                h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        _BANNER_DONE = True
-    h.setOptionValue("output_flag", False)
-    return h
+    return new_highs()
 
 
 def _highs_lp(c, A, ub, lb_vars, ub_vars, maximize=False, presolve=True):
