@@ -345,7 +345,10 @@ def count_two_sphere(sphere: Sphere) -> RegionCount:
     for j in order:
         pt, on = instances[j]
         x = pt.floats()[0]
-        # equal points have float images within a few ulps of their scale; 1e-6 is a wide margin
+        # Floats only choose which pairs get the exact test. Each float coordinate a + b·√D is
+        # three roundings of exact inputs plus a product and a sum: |fl − exact| ≤ 6u·(|a| + |b|√D)
+        # (u = 2⁻⁵³), so two EQUAL points differ in float by ≤ 6u·(scale₁ + scale₂) ≈ 1.3e-15·(…),
+        # far inside this window; a pair outside it cannot be equal, so no merge is missed.
         window = [v for v in window if vertices[v][0].floats()[0] >= x - 1e-6 * (1 + pt.scale() + vertices[v][0].scale())]
         for v in window:
             if vertices[v][0].equals(pt):
