@@ -34,14 +34,17 @@ from typing import Sequence
 
 import numpy as np
 
-from geomcheck.exact.quadratic import real_roots
+from geomcheck.exact.quadratic import QuadraticRoot, real_roots
 from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c
 from geomcheck.geometry.paths import (
     PathAnalysis,
     PathSpec,
+    _BITS,
     _arc_note,
     _check_defined,
+    _Enclosed,
     assemble_analysis,
+    assemble_from_groups,
     crossing_polynomial,
     exact_sign,
     path_coefficients,
@@ -286,10 +289,17 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     lines = exact_lines(block, coef, cand)
     bias = block.folded.bias
     zeros = {}
+    located = []  # (float value, rigorous error, root, neuron)
+    scaled = _ScaledPath(coef) if coef.scales else None
     for i in cand:
-        found = _neuron_zeros_filtered(spec, coef, *lines[i], bias[i])
+        found = None
+        if scaled is not None and bias[i] != 0:
+            found = _scaled_zeros(spec, scaled, *lines[i], bias[i])
+        if found is None:
+            found = [(root, *_root_float(root)) for root in _neuron_zeros_filtered(spec, coef, *lines[i], bias[i])]
         if found:
-            zeros[i] = found
+            zeros[i] = [root for root, _, _ in found]
+            located.extend((value, err, root, i) for root, value, err in found)
     if ray_at_zero:
         notes.append("ray at eps = 0: every crossing polynomial is q_i(λ) = a_i·λ² (its λ¹ and λ⁰ "
                      "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
@@ -323,7 +333,120 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
                 return 1 if t > 0 else -1
         return exact_sign(coef, *lines[i], bias[i], lam)
 
-    return assemble_analysis(block, spec, coef, zeros, sign_on_domain, lines, notes)
+    groups = _certified_groups(located)
+    if groups is None:  # two roots may coincide: the reference grouping decides
+        return assemble_analysis(block, spec, coef, zeros, sign_on_domain, lines, notes)
+    return assemble_from_groups(block, spec, coef, groups, sign_on_domain, lines, notes)
+
+
+def _certified_groups(located: list) -> list | None:
+    """The groups of :func:`geomcheck.geometry.paths._sorted_groups`, or None when unsure.
+
+    Sorted by float value; when every enclosure ``[value − err, value + err]`` lies
+    strictly left of the next one, the roots are distinct and that is their exact order,
+    so every group is one root (the reference's grouping gives the same). Any overlap,
+    e.g. two neurons with the same root, returns None and the caller sorts exactly.
+    """
+    located.sort(key=lambda item: item[0])
+    top = -math.inf
+    for value, err, _, _ in located:
+        if not value - err > top:
+            return None
+        top = value + err
+    return [(_enclosed(root), [i]) for _, _, root, i in located]
+
+
+def _enclosed(root: QuadraticRoot) -> _Enclosed:
+    """``_Enclosed(root)`` with its 64-bit enclosure from integer arithmetic (the same rationals)."""
+    item = _Enclosed.__new__(_Enclosed)
+    item.root = root
+    item.bits = _BITS
+    if root.q == 0:
+        item.lo = item.hi = root.p
+        return item
+    p, q, D = root.p, root.q, root.D
+    n, m = D.numerator, D.denominator
+    s = math.isqrt(n * m << (2 * _BITS))
+    # p + q·s/(m·2^b) over the common denominator pd·qd·m·2^b
+    pn, pd, qn, qd = p.numerator, p.denominator, q.numerator, q.denominator
+    den = pd * qd * (m << _BITS)
+    base = pn * qd * (m << _BITS)
+    step = qn * pd
+    a = Fraction(base + step * s, den)
+    b = Fraction(base + step * (s + 1), den)
+    item.lo, item.hi = (a, b) if qn > 0 else (b, a)
+    return item
+
+
+class _ScaledPath:
+    """Integer data of ``N(λ) = n0 + 2 n1 λ + n2 λ²`` over one denominator M (per path)."""
+
+    def __init__(self, coef) -> None:
+        self.d = coef.d
+        self.M = math.lcm(coef.n0.denominator, coef.n1.denominator, coef.n2.denominator)
+        self.N0 = coef.n0.numerator * (self.M // coef.n0.denominator)
+        self.N1 = coef.n1.numerator * (self.M // coef.n1.denominator)
+        self.N2 = coef.n2.numerator * (self.M // coef.n2.denominator)
+
+
+def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Fraction, bias: Fraction):
+    """:func:`_neuron_zeros_filtered` for a normalized path and b' ≠ 0, on integers.
+
+    ``q(λ) = d(α + βλ)² − b'²N(λ)`` times ``K = Ea²·Eb²·bd²·M`` (α = A/Ea, β = B/Eb,
+    b' = bn/bd) has integer coefficients (ai, bi, ci) and the same roots; the
+    roots ``−bi/(2ai) ∓ K/(2|ai|)·√(Di/K²)``, ``Di = bi² − 4ai·ci``, are built with
+    exactly the (p, q, D, poly) that :func:`real_roots` gives for ``(ai, bi, ci)/K``.
+    Returns ``[(root, float value, error bound)]``, or None for the cases left to the
+    general code (a = 0, a double or rational root, float overflow).
+    """
+    A, Ea, B, Eb = alpha.numerator, alpha.denominator, beta.numerator, beta.denominator
+    bn, bd = bias.numerator, bias.denominator
+    s = path.d * bd * bd * path.M
+    t = bn * bn * Ea * Ea * Eb * Eb
+    ai = s * B * B * Ea * Ea - t * path.N2
+    bi = 2 * (s * A * B * Ea * Eb - t * path.N1)
+    ci = s * A * A * Eb * Eb - t * path.N0
+    if ai == 0:
+        return None
+    Di = bi * bi - 4 * ai * ci
+    if Di < 0:
+        return []
+    if Di == 0 or math.isqrt(Di) ** 2 == Di:
+        return None
+    try:
+        centre = -bi / (2 * ai)  # int / int is correctly rounded
+        square = Di / (4 * ai * ai)
+    except OverflowError:
+        return None
+    if square < 2.0**-1000:  # subnormal range: the relative bound below would not hold
+        return None
+    half_width = math.sqrt(square)
+    err = 16 * _U * (abs(centre) + half_width) + _TINY
+    start, end, err = _float_domain(spec, err)
+    K = Ea * Ea * Eb * Eb * bd * bd * path.M
+    built = None
+    out = []
+    af, bf = float(alpha), float(beta)
+    for index, value in ((0, centre - half_width), (1, centre + half_width)):
+        if value + err < start or (end is not None and value - err > end):
+            continue  # certainly outside the domain
+        if built is None:
+            poly = (Fraction(ai, K), Fraction(bi, K), Fraction(ci, K))
+            p, q, D = Fraction(-bi, 2 * ai), Fraction(K, 2 * abs(ai)), Fraction(Di, K * K)
+            built = (QuadraticRoot(p, -q, D, poly), QuadraticRoot(p, q, D, poly))
+        root = built[index]
+        inside = value - err > start and (end is None or value + err < end)
+        if not inside and not spec.contains(root):
+            continue
+        side = af + bf * value
+        side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
+        if abs(side) > side_err:
+            if (side > 0) - (side < 0) != -sign(bias):
+                continue
+        elif sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) != -sign(bias):
+            continue
+        out.append((root, value, err))
+    return out
 
 
 def _root_float(root) -> tuple[float, float]:
@@ -333,15 +456,21 @@ def _root_float(root) -> tuple[float, float]:
     return value, 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
 
 
+def _float_domain(spec: PathSpec, err: float) -> tuple[float, float | None, float]:
+    """The domain's ends in float and a root's error bound widened by their rounding."""
+    start = float(spec.start)
+    end = None if spec.end is None else float(spec.end)
+    return start, end, err + _U * (abs(start) + (0.0 if end is None else abs(end))) + _TINY
+
+
 def _neuron_zeros_filtered(spec: PathSpec, coef, alpha: Fraction, beta: Fraction, bias: Fraction):
     """:func:`geomcheck.geometry.paths.neuron_zeros` with float pre-decisions (exact on doubt)."""
     a, b, c = crossing_polynomial(coef, alpha, beta, bias)
     zeros = []
-    start = float(spec.start)
-    end = None if spec.end is None else float(spec.end)
     af, bf = float(alpha), float(beta)
     for root in real_roots(a, b, c):
         value, err = _root_float(root)
+        start, end, err = _float_domain(spec, err)
         inside = value - err > start and (end is None or value + err < end)
         outside = value + err < start or (end is not None and value - err > end)
         if outside or (not inside and not spec.contains(root)):
