@@ -26,7 +26,7 @@ def _block(rows, biases, eps=F(1, 100), norm="layernorm"):
                     make_normalization(norm, eps), get_activation("relu"), name="fastorder")
 
 
-def _coincident_block(seed, d=5, base=6):
+def _coincident_block(seed, d=5, base=6, scaled=True):
     rng = random.Random(seed)
     rows, biases = [], []
     for _ in range(base):
@@ -34,12 +34,13 @@ def _coincident_block(seed, d=5, base=6):
         biases.append(F(rng.randint(-6, 6), rng.randint(1, 3)) or F(1, 2))
     for k in range(base):
         c = F(rng.randint(1, 7), rng.randint(1, 5))
-        rows.append([c * w for w in rows[k]])  # scaled copy: same roots, other exact form
-        biases.append(c * biases[k])
+        if scaled:
+            rows.append([c * w for w in rows[k]])  # scaled copy: same roots, other exact form
+            biases.append(c * biases[k])
         rows.append(list(rows[k]))  # exact duplicate
         biases.append(biases[k])
-        rows.append(list(rows[k]))  # near-duplicate: bias moved by 2^-40
-        biases.append(biases[k] + F(1, 2**40))
+        rows.append(list(rows[k]))  # near-duplicate: bias moved by 2^-60, below float resolution
+        biases.append(biases[k] + F(1, 2**60))
     return _block(rows, biases)
 
 
@@ -75,6 +76,21 @@ def test_coincident_and_near_coincident_roots_match_reference(monkeypatch):
             grouped += sum(len(c.neurons) > 1 for c in exact.crossings)
     assert grouped > 0  # the data really has simultaneous crossings
     assert fallbacks  # and coincident roots are sent to the exact grouping
+
+
+def test_duplicated_neurons_are_grouped_without_fallback(monkeypatch):
+    fallbacks = _count_fallbacks(monkeypatch)
+    grouped = 0
+    for seed in range(4):
+        block = _coincident_block(seed, scaled=False)
+        rng = random.Random(seed)
+        for spec in _paths(block.d, rng, 4):
+            exact = analyse_path(block, spec)
+            fast = analyse_path_fast(block, spec)
+            assert_identical(exact, fast)
+            grouped += sum(len(c.neurons) > 1 for c in fast.crossings)
+    assert grouped > 0
+    assert not fallbacks  # equal roots written alike are grouped by the certified clusters
 
 
 def test_distinct_roots_take_the_certified_order_and_match_reference(monkeypatch):

@@ -30,6 +30,7 @@ import math
 import weakref
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cmp_to_key
 from typing import Sequence
 
 import numpy as np
@@ -342,18 +343,45 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
 def _certified_groups(located: list) -> list | None:
     """The groups of :func:`geomcheck.geometry.paths._sorted_groups`, or None when unsure.
 
-    Sorted by float value; when every enclosure ``[value − err, value + err]`` lies
-    strictly left of the next one, the roots are distinct and that is their exact order,
-    so every group is one root (the reference's grouping gives the same). Any overlap,
-    e.g. two neurons with the same root, returns None and the caller sorts exactly.
+    Sorted by float value, the roots fall into clusters of overlapping enclosures
+    ``[value − err, value + err]``; roots in different clusters are distinct and in
+    that order. A one-root cluster is one group; a larger one is sorted and grouped
+    by exact comparison. The reference may pick any member of a group as its
+    representative (whose exact form and 64-bit enclosure are what the output
+    shows), so a group whose members are not all written with the same (p, q, D)
+    returns None and the caller uses the reference grouping.
     """
     located.sort(key=lambda item: item[0])
+    groups = []
+    cluster = []
     top = -math.inf
-    for value, err, _, _ in located:
-        if not value - err > top:
-            return None
-        top = value + err
-    return [(_enclosed(root), [i]) for _, _, root, i in located]
+    for item in located + [(math.inf, 0.0, None, -1)]:
+        value, err = item[0], item[1]
+        if value - err > top and cluster:
+            if len(cluster) == 1:
+                groups.append((_enclosed(cluster[0][2]), [cluster[0][3]]))
+            elif not _exact_groups(cluster, groups):
+                return None
+            cluster = []
+        cluster.append(item)
+        top = max(top, value + err)
+    return groups
+
+
+def _exact_groups(cluster: list, groups: list) -> bool:
+    """Append the cluster's groups (exact order, equal roots merged); False if forms differ."""
+    ordered = sorted(cluster, key=cmp_to_key(lambda x, y: x[2]._cmp(y[2])))
+    run = [ordered[0]]
+    for item in ordered[1:] + [None]:
+        if item is not None and item[2]._cmp(run[0][2]) == 0:
+            run.append(item)
+            continue
+        root = run[0][2]
+        if any((other.p, other.q, other.D) != (root.p, root.q, root.D) for _, _, other, _ in run[1:]):
+            return False
+        groups.append((_enclosed(root), [i for _, _, _, i in run]))
+        run = [item]
+    return True
 
 
 def _enclosed(root: QuadraticRoot) -> _Enclosed:
