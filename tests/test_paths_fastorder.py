@@ -133,3 +133,22 @@ def test_integer_roots_and_enclosures_equal_the_reference_forms():
                 assert F(value - err) <= lo and hi <= F(value + err)  # the float bound is rigorous here
                 checked += 1
     assert checked > 20
+
+
+def test_batched_digit_products_equal_integer_dots():
+    """The float64 digit products give exactly the integer dot products (float weights, long integers)."""
+    rng = random.Random(8)
+    d, n = 24, 130
+    rows = [[F(rng.gauss(0, 1)) for _ in range(d)] for _ in range(n)]
+    biases = [F(rng.gauss(0, 1)) for _ in range(n)]
+    block = _block(rows, biases, eps=F(1e-5))
+    x = tuple(F(rng.gauss(0, 1)) for _ in range(d))
+    v = tuple(F(rng.gauss(0, 1)) * 2**40 for _ in range(d))  # long integers on the vector side too
+    coef = path_coefficients(block, PathSpec.superposition(x, v))
+    cache = fast_paths._integer_rows(block)
+    neurons = list(range(0, n, 2)) + [n - 1]
+    batched = fast_paths._batched_numerators(block, cache, coef, neurons)
+    for i in neurons:
+        row, _ = fast_paths._row(cache, block, i)
+        assert batched[i] == (sum(a * b for a, b in zip(row, coef.u0_int)), sum(a * b for a, b in zip(row, coef.w_int)))
+    assert max(abs(a).bit_length() for a, _ in batched.values()) > 60  # beyond one float's exact range

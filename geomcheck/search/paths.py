@@ -73,7 +73,6 @@ def _float(q: Fraction) -> float:
 class _IntegerRows:
     rows: list  # per row: Python ints (numerators on the common denominator) or None until built
     dens: list
-    flint_matrix: object = None
 
 
 _INT_CACHE: "weakref.WeakKeyDictionary[MLPBlock, _IntegerRows]" = weakref.WeakKeyDictionary()
@@ -96,20 +95,74 @@ def _row(cache: _IntegerRows, block: MLPBlock, i: int) -> tuple[list[int], int]:
     return cache.rows[i], cache.dens[i]
 
 
-_FLINT_THRESHOLD = 96  # candidates above which one flint product over all rows beats per-row dots
+_BATCH_THRESHOLD = 96  # candidates above which one float64 product over all rows beats per-row dots
 
 
-def _flint_matrix(block: MLPBlock, cache: _IntegerRows):
-    """All integer rows as one python-flint ``fmpz_mat`` (built once per block), or None."""
-    if cache.flint_matrix is None:
-        try:
-            import flint  # noqa: PLC0415  (optional; the pure-Python dots give the same numbers)
-        except ImportError:
-            cache.flint_matrix = False
-            return None
-        rows = [_row(cache, block, i)[0] for i in range(block.n)]
-        cache.flint_matrix = flint.fmpz_mat(rows)
-    return cache.flint_matrix or None
+@dataclass
+class _Digits:
+    """The integer rows split into signed base-2^k digits, as one float64 matrix."""
+
+    k: int
+    count: int
+    matrix: np.ndarray  # (count·n) × d: block j holds digit j of every row
+
+
+def _digit_split(values: np.ndarray, k: int, count: int) -> np.ndarray:
+    """Signed digits of an integer object array: ``x = Σ_j out[j]·2^(k·j)``, ``|out[j]| < 2^k``."""
+    magnitude = np.abs(values)
+    negative = values < 0
+    mask = (1 << k) - 1
+    out = np.empty((count,) + values.shape, dtype=np.float64)
+    for j in range(count):
+        digit = ((magnitude >> (k * j)) & mask).astype(np.float64)
+        out[j] = np.where(negative, -digit, digit)
+    return out
+
+
+_DIGIT_CACHE: "weakref.WeakKeyDictionary[MLPBlock, _Digits]" = weakref.WeakKeyDictionary()
+
+
+def _row_digits(block: MLPBlock, cache: _IntegerRows) -> _Digits:
+    """The integer rows as digits (built once per block).
+
+    With ``k = ⌊(52 − bitlength(d))/2⌋`` every digit product is below 2^(2k) and
+    every partial sum of d of them below ``d·2^(2k) < 2^52``: integers that float64
+    holds exactly, whatever order the matrix product adds them in.
+    """
+    digits = _DIGIT_CACHE.get(block)
+    if digits is None:
+        rows = np.array([_row(cache, block, i)[0] for i in range(block.n)], dtype=object).reshape(block.n, block.d)
+        k = (52 - block.d.bit_length()) // 2
+        bits = max(1, int(np.abs(rows).max()).bit_length()) if rows.size else 1
+        count = -(-bits // k)
+        matrix = _digit_split(rows, k, count).reshape(count * block.n, block.d)
+        digits = _DIGIT_CACHE[block] = _Digits(k, count, matrix)
+    return digits
+
+
+def _batched_numerators(block: MLPBlock, cache: _IntegerRows, coef, neurons: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """``(row_i·u0_int, row_i·w_int)`` for the given neurons, exactly, by float64 digit products.
+
+    Rows and vectors are split into base-2^k digits (:func:`_row_digits`); one
+    product gives every digit-by-digit dot product exactly (each below 2^52),
+    and the integers are reassembled as ``Σ_{j,l} P_{jl}·2^(k(j+l))``.
+    """
+    digits = _row_digits(block, cache)
+    k, count, n = digits.k, digits.count, block.n
+    vectors = np.array([list(coef.u0_int), list(coef.w_int)], dtype=object)
+    vbits = max(1, int(np.abs(vectors).max()).bit_length())
+    vcount = -(-vbits // k)
+    v_digits = _digit_split(vectors, k, vcount)  # vcount × 2 × d
+    rhs = v_digits.reshape(vcount * 2, block.d).T  # d × (vcount·2)
+    idx = np.asarray(neurons, dtype=np.intp)
+    rows = (np.arange(count)[:, None] * n + idx[None, :]).ravel()
+    product = digits.matrix[rows] @ rhs  # (count·m) × (vcount·2), exact integers below 2^52
+    product = product.astype(np.int64).reshape(count, len(idx), vcount, 2)
+    total = np.zeros((len(idx), 2), dtype=object)
+    for j in range(count):
+        for l in range(vcount):
+            total += product[j, :, l, :].astype(object) * (1 << (k * (j + l)))
+    return {int(i): (int(a), int(b)) for i, (a, b) in zip(idx, total.tolist())}
 
 
 def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tuple[Fraction, Fraction]]:
@@ -119,12 +172,8 @@ def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tupl
     wi, wd = coef.w_int, coef.w_den
     bias = block.folded.bias
     out = {}
-    matrix = _flint_matrix(block, cache) if len(neurons) > _FLINT_THRESHOLD else None
-    if matrix is not None:
-        import flint  # noqa: PLC0415
-
-        product = matrix * flint.fmpz_mat([[a, b] for a, b in zip(ui, wi)])
-        numerators = {int(i): (int(product[int(i), 0]), int(product[int(i), 1])) for i in neurons}
+    if len(neurons) > _BATCH_THRESHOLD:
+        numerators = _batched_numerators(block, cache, coef, neurons)
     else:
         numerators = {}
         for i in neurons:
