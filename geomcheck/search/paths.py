@@ -446,13 +446,37 @@ def _enclosed(root: QuadraticRoot) -> _Enclosed:
     s = math.isqrt(n * m << (2 * _BITS))
     # p + q·s/(m·2^b) over the common denominator pd·qd·m·2^b
     pn, pd, qn, qd = p.numerator, p.denominator, q.numerator, q.denominator
-    den = pd * qd * (m << _BITS)
-    base = pn * qd * (m << _BITS)
-    step = qn * pd
+    common = pd if pd == qd else math.lcm(pd, qd)  # p and q often share their denominator
+    den = common * (m << _BITS)
+    base = pn * (common // pd) * (m << _BITS)
+    step = qn * (common // qd)
     a = Fraction(base + step * s, den)
     b = Fraction(base + step * (s + 1), den)
     item.lo, item.hi = (a, b) if qn > 0 else (b, a)
     return item
+
+
+class _LazyPolyRoot(QuadraticRoot):
+    """A :class:`QuadraticRoot` whose ``poly`` Fractions are reduced only when read.
+
+    ``poly`` is ``(ai/K, bi/K, ci/K)`` from the integers kept; nothing on the path
+    engine's way reads it, and reducing three long fractions per neuron is a large
+    share of the work on a path with many crossings.
+    """
+
+    @staticmethod
+    def make(p: Fraction, q: Fraction, D: Fraction, ints: tuple[int, int, int, int]) -> "_LazyPolyRoot":
+        root = object.__new__(_LazyPolyRoot)
+        object.__setattr__(root, "p", p)
+        object.__setattr__(root, "q", q)
+        object.__setattr__(root, "D", D)
+        object.__setattr__(root, "_poly_ints", ints)
+        return root
+
+    @property
+    def poly(self) -> tuple[Fraction, Fraction, Fraction]:  # type: ignore[override]
+        ai, bi, ci, K = self._poly_ints
+        return (Fraction(ai, K), Fraction(bi, K), Fraction(ci, K))
 
 
 class _ScaledPath:
@@ -508,9 +532,9 @@ def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Frac
         if value + err < start or (end is not None and value - err > end):
             continue  # certainly outside the domain
         if built is None:
-            poly = (Fraction(ai, K), Fraction(bi, K), Fraction(ci, K))
             p, q, D = Fraction(-bi, 2 * ai), Fraction(K, 2 * abs(ai)), Fraction(Di, K * K)
-            built = (QuadraticRoot(p, -q, D, poly), QuadraticRoot(p, q, D, poly))
+            poly = (ai, bi, ci, K)
+            built = (_LazyPolyRoot.make(p, -q, D, poly), _LazyPolyRoot.make(p, q, D, poly))
         root = built[index]
         inside = value - err > start and (end is None or value + err < end)
         if not inside and not spec.contains(root):
