@@ -22,6 +22,18 @@ Error bounds: midpoint-radius arithmetic (Rump) with every float operation
 charged ``u = 2⁻⁵³`` relative error and Higham's ``γ_k`` for the dot products;
 the radii are inflated by a factor 2 for safety. A looser bound only adds
 candidates, never a wrong answer, since candidates are decided exactly.
+
+Candidates, exactly but fast. Their ``(α_i, β_i)`` come from one float64 product
+of base-2^k digits of the integer rows and vectors (every digit dot product is
+an integer below 2^52, so float64 holds it exactly; :func:`_batched_numerators`).
+On a normalized path each crossing quadratic is cleared to integers and its roots
+are built with the very (p, q, D) that :func:`real_roots` returns
+(:func:`_scaled_zeros`), each with a float value and a rigorous error bound.
+Ordering: roots whose error intervals are disjoint are distinct and ordered by
+their floats; only overlapping clusters are compared exactly
+(:func:`_certified_groups`), and when equal roots carry different exact forms
+the reference grouping decides. Witnesses, patterns and map changes then go
+through the reference code (:func:`assemble_from_groups`).
 """
 
 from __future__ import annotations
