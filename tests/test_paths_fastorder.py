@@ -152,3 +152,30 @@ def test_batched_digit_products_equal_integer_dots():
         row, _ = fast_paths._row(cache, block, i)
         assert batched[i] == (sum(a * b for a, b in zip(row, coef.u0_int)), sum(a * b for a, b in zip(row, coef.w_int)))
     assert max(abs(a).bit_length() for a, _ in batched.values()) > 60  # beyond one float's exact range
+
+
+def test_certified_groups_with_wide_and_unknown_bounds():
+    """Intervals of any width (even unknown: err = ∞) give the exact order and grouping."""
+    from geomcheck.exact.quadratic import QuadraticRoot, real_roots
+
+    rng = random.Random(3)
+    for _ in range(50):
+        items = []
+        for i in range(12):
+            a, b, c = F(rng.randint(1, 5)), F(rng.randint(-20, 20)), F(rng.randint(-30, 0))
+            roots = real_roots(a, b, c) if rng.random() < 0.7 else [QuadraticRoot.rational(F(rng.randint(-9, 9), 4))]
+            root = rng.choice(roots)
+            lo, hi = root.enclosure(64)
+            value = float((lo + hi) / 2)
+            err = rng.choice([1e-12 * (1 + abs(value)), 0.5, 3.0, float("inf")])
+            items.append((value if err != float("inf") else 0.0, err, root, i))
+        groups = fast_paths._certified_groups(list(items))
+        expected = sorted(items, key=lambda item: (F(item[2].enclosure(200)[0]), item[3]))
+        if groups is None:  # equal roots with different exact forms: left to the reference
+            continue
+        flat = [i for _, neurons in groups for i in sorted(neurons)]
+        assert flat == [item[3] for item in expected]
+        for (where, neurons), (later, _) in zip(groups, groups[1:]):
+            assert where.root < later.root
+        for where, neurons in groups:
+            assert all(items[i][2] == where.root for i in neurons)

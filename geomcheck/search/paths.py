@@ -404,28 +404,32 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
 def _certified_groups(located: list) -> list | None:
     """The groups of :func:`geomcheck.geometry.paths._sorted_groups`, or None when unsure.
 
-    Sorted by float value, the roots fall into clusters of overlapping enclosures
-    ``[value − err, value + err]``; roots in different clusters are distinct and in
-    that order. A one-root cluster is one group; a larger one is sorted and grouped
+    The intervals ``[value − err, value + err]`` (each holds its root) fall into
+    clusters of overlapping ones; roots in different clusters are distinct and
+    ordered as the clusters. A one-root cluster is one group; a larger one is sorted and grouped
     by exact comparison. The reference may pick any member of a group as its
     representative (whose exact form and 64-bit enclosure are what the output
     shows), so a group whose members are not all written with the same (p, q, D)
     returns None and the caller uses the reference grouping.
     """
-    located.sort(key=lambda item: item[0])
-    groups = []
-    cluster = []
+    # sweep by lower ends: a root joins the current cluster unless its interval starts strictly
+    # above every interval so far, so clusters are the connected components of the overlaps.
+    # (The bounds carry several u of slack, more than the rounding of value ± err.)
+    located.sort(key=lambda item: item[0] - item[1])
+    clusters: list[list] = []
     top = -math.inf
-    for item in located + [(math.inf, 0.0, None, -1)]:
-        value, err = item[0], item[1]
-        if value - err > top and cluster:
-            if len(cluster) == 1:
-                groups.append((_enclosed(cluster[0][2]), [cluster[0][3]]))
-            elif not _exact_groups(cluster, groups):
-                return None
-            cluster = []
-        cluster.append(item)
-        top = max(top, value + err)
+    for item in located:
+        if clusters and not item[0] - item[1] > top:
+            clusters[-1].append(item)
+        else:
+            clusters.append([item])
+        top = max(top, item[0] + item[1])
+    groups = []
+    for cluster in clusters:
+        if len(cluster) == 1:
+            groups.append((_enclosed(cluster[0][2]), [cluster[0][3]]))
+        elif not _exact_groups(cluster, groups):
+            return None
     return groups
 
 
@@ -564,9 +568,22 @@ def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Frac
 
 def _root_float(root) -> tuple[float, float]:
     """A float approximation of ``p + q·√D`` and a rigorous bound on its error."""
-    p, q, D = float(root.p), float(root.q), float(root.D)
-    value = p + q * math.sqrt(D)
-    return value, 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
+    try:
+        p, q, D = float(root.p), float(root.q), float(root.D)
+        if root.q == 0 or 2.0**-1000 < D < math.inf:
+            value = p + q * math.sqrt(D)
+            err = 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
+            if math.isfinite(err):
+                return value, err
+        # D subnormal (√ of a denormal has no relative bound) or non-finite: the exact enclosure
+        lo, hi = root.enclosure(_BITS)
+        value = float((lo + hi) / 2)
+        err = float(hi - lo) + 2 * _U * abs(value) + _TINY  # |root − mid| ≤ (hi − lo)/2, two roundings
+        if math.isfinite(err):
+            return value, err
+    except OverflowError:
+        pass
+    return 0.0, math.inf  # no float information: every decision falls to exact arithmetic
 
 
 def _float_domain(spec: PathSpec, err: float) -> tuple[float, float | None, float]:
