@@ -511,8 +511,8 @@ class _ScaledPath:
 def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Fraction, bias: Fraction):
     """:func:`_neuron_zeros_filtered` for a normalized path and b' ≠ 0, on integers.
 
-    ``q(λ) = d(α + βλ)² − b'²N(λ)`` times ``K = Ea²·Eb²·bd²·M`` (α = A/Ea, β = B/Eb,
-    b' = bn/bd) has integer coefficients (ai, bi, ci) and the same roots; the
+    ``q(λ) = d(α + βλ)² − b'²N(λ)`` times ``K = L²·bd²·M`` (α = A/L, β = B/L over
+    L = lcm of their denominators, b' = bn/bd) has integer coefficients (ai, bi, ci) and the same roots; the
     roots ``−bi/(2ai) ∓ K/(2|ai|)·√(Di/K²)``, ``Di = bi² − 4ai·ci``, are built with
     exactly the (p, q, D, poly) that :func:`real_roots` gives for ``(ai, bi, ci)/K``.
     Returns ``[(root, float value, error bound)]``, or None for the cases left to the
@@ -520,11 +520,13 @@ def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Frac
     """
     A, Ea, B, Eb = alpha.numerator, alpha.denominator, beta.numerator, beta.denominator
     bn, bd = bias.numerator, bias.denominator
+    L = Ea * Eb // math.gcd(Ea, Eb)  # K = L²·bd²·M clears every denominator (L² is a multiple of Ea·Eb)
+    A, B = A * (L // Ea), B * (L // Eb)  # α = A/L, β = B/L
     s = path.d * bd * bd * path.M
-    t = bn * bn * Ea * Ea * Eb * Eb
-    ai = s * B * B * Ea * Ea - t * path.N2
-    bi = 2 * (s * A * B * Ea * Eb - t * path.N1)
-    ci = s * A * A * Eb * Eb - t * path.N0
+    t = bn * bn * L * L
+    ai = s * B * B - t * path.N2
+    bi = 2 * (s * A * B - t * path.N1)
+    ci = s * A * A - t * path.N0
     if ai == 0:
         return None
     Di = bi * bi - 4 * ai * ci
@@ -542,7 +544,7 @@ def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Frac
     half_width = math.sqrt(square)
     err = 16 * _U * (abs(centre) + half_width) + _TINY
     start, end, err = _float_domain(spec, err)
-    K = Ea * Ea * Eb * Eb * bd * bd * path.M
+    K = L * L * bd * bd * path.M
     built = None
     out = []
     af, bf = float(alpha), float(beta)
