@@ -205,11 +205,11 @@ def test_batch_estimates_match_exact_counts(spec):
         assert (batch.first[k] == np.inf) if not first else abs(batch.first[k] - float(first[0].at)) < 1e-9
 
 
-def test_filtered_equals_exact_with_the_bulk_flint_product(monkeypatch):
-    """The many-candidates route (one integer product over all rows) gives the same answers."""
+def test_filtered_equals_exact_with_the_bulk_digit_product(monkeypatch):
+    """The many-candidates route (one exact float64 digit product over the rows) gives the same answers."""
     import geomcheck.search.paths as fast
 
-    monkeypatch.setattr(fast, "_FLINT_THRESHOLD", 0)
+    monkeypatch.setattr(fast, "_BATCH_THRESHOLD", 0)
     block = load_model("toy:random?d=6&n=30&seed=9&eps=1/50")
     rng = random.Random(9)
     for path in random_paths(block, rng, 4):

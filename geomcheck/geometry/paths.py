@@ -45,6 +45,7 @@ that end is opened, and the zero is listed in ``endpoint_zeros``.
 from __future__ import annotations
 
 import math
+import weakref
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property, cmp_to_key
@@ -547,9 +548,28 @@ def assemble_analysis(
     rational λ of the domain. Shared by the exact engine and the filtered one,
     which is how they return identical results.
     """
+    groups = _sorted_groups([(root, i) for i, roots in zeros.items() for root in roots])
+    return assemble_from_groups(block, spec, coef, groups, sign_on_domain, lines, notes)
+
+
+def assemble_from_groups(
+    block: MLPBlock,
+    spec: PathSpec,
+    coef: PathCoefficients,
+    groups: list[tuple[_Enclosed, list[int]]],
+    sign_on_domain: Callable[[int, Fraction], int],
+    lines: dict[int, tuple[Fraction, Fraction]],
+    notes: list[str] | None = None,
+) -> PathAnalysis:
+    """The rest of :func:`assemble_analysis` once the zeros are sorted and grouped.
+
+    ``groups`` must be what :func:`_sorted_groups` returns for the same zeros:
+    distinct roots in increasing order, each with its 64-bit enclosure and the
+    neurons vanishing there (the filtered engine builds it faster when it can
+    certify that no two roots coincide).
+    """
     notes = list(notes or [])
     requested = spec
-    groups = _sorted_groups([(root, i) for i, roots in zeros.items() for root in roots])
     endpoint_zeros = []
     if groups and spec.start_closed and groups[0][0].root == spec.start:
         endpoint_zeros.append((spec.start, tuple(sorted(groups[0][1]))))
@@ -591,6 +611,20 @@ def assemble_analysis(
     return analysis
 
 
+_SINGLE_CACHE: "weakref.WeakKeyDictionary[MLPBlock, dict[int, bool]]" = weakref.WeakKeyDictionary()
+
+
+def _single_neuron_changes(block: MLPBlock, i: int) -> bool:
+    """``W_out[:, i] ≠ 0 and [w̃_i | b'_i] ≠ 0`` (exact; remembered per block and neuron)."""
+    cached = _SINGLE_CACHE.get(block)
+    if cached is None:
+        cached = _SINGLE_CACHE[block] = {}
+    if i not in cached:
+        f = block.folded
+        cached[i] = any(row[i] != 0 for row in block.w_out) and (f.bias[i] != 0 or any(w != 0 for w in f.weights[i]))
+    return cached[i]
+
+
 def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int]) -> bool:
     """``W_out·(D_s − D_t)·[w̃ | b'] ≠ 0`` — only the crossing's neurons can differ."""
     flipped = [(i, 1 if before[i] == "+" else -1) for i in neurons if (before[i] == "+") != (after[i] == "+")]
@@ -599,8 +633,7 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
     f = block.folded
     if len(flipped) == 1:
         # one neuron: W_out[:, i]·[w̃_i | b'_i] is an outer product, zero iff a factor is zero
-        i = flipped[0][0]
-        return any(row[i] != 0 for row in block.w_out) and (f.bias[i] != 0 or any(w != 0 for w in f.weights[i]))
+        return _single_neuron_changes(block, flipped[0][0])
     for out_row in block.w_out:
         active = [(i, s * out_row[i]) for i, s in flipped if out_row[i]]
         if not active:

@@ -22,6 +22,18 @@ Error bounds: midpoint-radius arithmetic (Rump) with every float operation
 charged ``u = 2⁻⁵³`` relative error and Higham's ``γ_k`` for the dot products;
 the radii are inflated by a factor 2 for safety. A looser bound only adds
 candidates, never a wrong answer, since candidates are decided exactly.
+
+Candidates, exactly but fast. Their ``(α_i, β_i)`` come from one float64 product
+of base-2^k digits of the integer rows and vectors (every digit dot product is
+an integer below 2^52, so float64 holds it exactly; :func:`_batched_numerators`).
+On a normalized path each crossing quadratic is cleared to integers and its roots
+are built with the very (p, q, D) that :func:`real_roots` returns
+(:func:`_scaled_zeros`), each with a float value and a rigorous error bound.
+Ordering: roots whose error intervals are disjoint are distinct and ordered by
+their floats; only overlapping clusters are compared exactly
+(:func:`_certified_groups`), and when equal roots carry different exact forms
+the reference grouping decides. Witnesses, patterns and map changes then go
+through the reference code (:func:`assemble_from_groups`).
 """
 
 from __future__ import annotations
@@ -30,18 +42,22 @@ import math
 import weakref
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cmp_to_key
 from typing import Sequence
 
 import numpy as np
 
-from geomcheck.exact.quadratic import real_roots
+from geomcheck.exact.quadratic import QuadraticRoot, real_roots
 from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c
 from geomcheck.geometry.paths import (
     PathAnalysis,
     PathSpec,
+    _BITS,
     _arc_note,
     _check_defined,
+    _Enclosed,
     assemble_analysis,
+    assemble_from_groups,
     crossing_polynomial,
     exact_sign,
     path_coefficients,
@@ -69,7 +85,6 @@ def _float(q: Fraction) -> float:
 class _IntegerRows:
     rows: list  # per row: Python ints (numerators on the common denominator) or None until built
     dens: list
-    flint_matrix: object = None
 
 
 _INT_CACHE: "weakref.WeakKeyDictionary[MLPBlock, _IntegerRows]" = weakref.WeakKeyDictionary()
@@ -92,20 +107,76 @@ def _row(cache: _IntegerRows, block: MLPBlock, i: int) -> tuple[list[int], int]:
     return cache.rows[i], cache.dens[i]
 
 
-_FLINT_THRESHOLD = 96  # candidates above which one flint product over all rows beats per-row dots
+_BATCH_THRESHOLD = 4096  # candidates × d above which the float64 digit product beats per-row integer dots
+# (per row the Python dots cost about 0.1 µs per multiply-add of long integers; the product's set-up
+# about 0.5 ms once the digits of the rows are cached)
 
 
-def _flint_matrix(block: MLPBlock, cache: _IntegerRows):
-    """All integer rows as one python-flint ``fmpz_mat`` (built once per block), or None."""
-    if cache.flint_matrix is None:
-        try:
-            import flint  # noqa: PLC0415  (optional; the pure-Python dots give the same numbers)
-        except ImportError:
-            cache.flint_matrix = False
-            return None
-        rows = [_row(cache, block, i)[0] for i in range(block.n)]
-        cache.flint_matrix = flint.fmpz_mat(rows)
-    return cache.flint_matrix or None
+@dataclass
+class _Digits:
+    """The integer rows split into signed base-2^k digits, as one float64 matrix."""
+
+    k: int
+    count: int
+    matrix: np.ndarray  # (count·n) × d: block j holds digit j of every row
+
+
+def _digit_split(values: np.ndarray, k: int, count: int) -> np.ndarray:
+    """Signed digits of an integer object array: ``x = Σ_j out[j]·2^(k·j)``, ``|out[j]| < 2^k``."""
+    magnitude = np.abs(values)
+    negative = values < 0
+    mask = (1 << k) - 1
+    out = np.empty((count,) + values.shape, dtype=np.float64)
+    for j in range(count):
+        digit = ((magnitude >> (k * j)) & mask).astype(np.float64)
+        out[j] = np.where(negative, -digit, digit)
+    return out
+
+
+_DIGIT_CACHE: "weakref.WeakKeyDictionary[MLPBlock, _Digits]" = weakref.WeakKeyDictionary()
+
+
+def _row_digits(block: MLPBlock, cache: _IntegerRows) -> _Digits:
+    """The integer rows as digits (built once per block).
+
+    With ``k = ⌊(52 − bitlength(d))/2⌋`` every digit product is below 2^(2k) and
+    every partial sum of d of them below ``d·2^(2k) < 2^52``: integers that float64
+    holds exactly, whatever order the matrix product adds them in.
+    """
+    digits = _DIGIT_CACHE.get(block)
+    if digits is None:
+        rows = np.array([_row(cache, block, i)[0] for i in range(block.n)], dtype=object).reshape(block.n, block.d)
+        k = (52 - block.d.bit_length()) // 2
+        bits = max(1, int(np.abs(rows).max()).bit_length()) if rows.size else 1
+        count = -(-bits // k)
+        matrix = _digit_split(rows, k, count).reshape(count * block.n, block.d)
+        digits = _DIGIT_CACHE[block] = _Digits(k, count, matrix)
+    return digits
+
+
+def _batched_numerators(block: MLPBlock, cache: _IntegerRows, coef, neurons: Sequence[int]) -> dict[int, tuple[int, int]]:
+    """``(row_i·u0_int, row_i·w_int)`` for the given neurons, exactly, by float64 digit products.
+
+    Rows and vectors are split into base-2^k digits (:func:`_row_digits`); one
+    product gives every digit-by-digit dot product exactly (each below 2^52),
+    and the integers are reassembled as ``Σ_{j,l} P_{jl}·2^(k(j+l))``.
+    """
+    digits = _row_digits(block, cache)
+    k, count, n = digits.k, digits.count, block.n
+    vectors = np.array([list(coef.u0_int), list(coef.w_int)], dtype=object)
+    vbits = max(1, int(np.abs(vectors).max()).bit_length())
+    vcount = -(-vbits // k)
+    v_digits = _digit_split(vectors, k, vcount)  # vcount × 2 × d
+    rhs = v_digits.reshape(vcount * 2, block.d).T  # d × (vcount·2)
+    idx = np.asarray(neurons, dtype=np.intp)
+    rows = (np.arange(count)[:, None] * n + idx[None, :]).ravel()
+    product = digits.matrix[rows] @ rhs  # (count·m) × (vcount·2), exact integers below 2^52
+    product = product.astype(np.int64).reshape(count, len(idx), vcount, 2)
+    total = np.zeros((len(idx), 2), dtype=object)
+    for j in range(count):
+        for l in range(vcount):
+            total += product[j, :, l, :].astype(object) * (1 << (k * (j + l)))
+    return {int(i): (int(a), int(b)) for i, (a, b) in zip(idx, total.tolist())}
 
 
 def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tuple[Fraction, Fraction]]:
@@ -115,12 +186,8 @@ def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tupl
     wi, wd = coef.w_int, coef.w_den
     bias = block.folded.bias
     out = {}
-    matrix = _flint_matrix(block, cache) if len(neurons) > _FLINT_THRESHOLD else None
-    if matrix is not None:
-        import flint  # noqa: PLC0415
-
-        product = matrix * flint.fmpz_mat([[a, b] for a, b in zip(ui, wi)])
-        numerators = {int(i): (int(product[int(i), 0]), int(product[int(i), 1])) for i in neurons}
+    if len(neurons) * block.d > _BATCH_THRESHOLD:
+        numerators = _batched_numerators(block, cache, coef, neurons)
     else:
         numerators = {}
         for i in neurons:
@@ -286,10 +353,17 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     lines = exact_lines(block, coef, cand)
     bias = block.folded.bias
     zeros = {}
+    located = []  # (float value, rigorous error, root, neuron)
+    scaled = _ScaledPath(coef) if coef.scales else None
     for i in cand:
-        found = _neuron_zeros_filtered(spec, coef, *lines[i], bias[i])
+        found = None
+        if scaled is not None and bias[i] != 0:
+            found = _scaled_zeros(spec, scaled, *lines[i], bias[i])
+        if found is None:
+            found = [(root, *_root_float(root)) for root in _neuron_zeros_filtered(spec, coef, *lines[i], bias[i])]
         if found:
-            zeros[i] = found
+            zeros[i] = [root for root, _, _ in found]
+            located.extend((value, err, root, i) for root, value, err in found)
     if ray_at_zero:
         notes.append("ray at eps = 0: every crossing polynomial is q_i(λ) = a_i·λ² (its λ¹ and λ⁰ "
                      "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
@@ -323,25 +397,214 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
                 return 1 if t > 0 else -1
         return exact_sign(coef, *lines[i], bias[i], lam)
 
-    return assemble_analysis(block, spec, coef, zeros, sign_on_domain, lines, notes)
+    groups = _certified_groups(located)
+    if groups is None:  # two roots may coincide: the reference grouping decides
+        return assemble_analysis(block, spec, coef, zeros, sign_on_domain, lines, notes)
+    return assemble_from_groups(block, spec, coef, groups, sign_on_domain, lines, notes)
+
+
+def _certified_groups(located: list) -> list | None:
+    """The groups of :func:`geomcheck.geometry.paths._sorted_groups`, or None when unsure.
+
+    The intervals ``[value − err, value + err]`` (each holds its root) fall into
+    clusters of overlapping ones; roots in different clusters are distinct and
+    ordered as the clusters. A one-root cluster is one group; a larger one is sorted and grouped
+    by exact comparison. The reference may pick any member of a group as its
+    representative (whose exact form and 64-bit enclosure are what the output
+    shows), so a group whose members are not all written with the same (p, q, D)
+    returns None and the caller uses the reference grouping.
+    """
+    # sweep by lower ends: a root joins the current cluster unless its interval starts strictly
+    # above every interval so far, so clusters are the connected components of the overlaps.
+    # (The bounds carry several u of slack, more than the rounding of value ± err.)
+    located.sort(key=lambda item: item[0] - item[1])
+    clusters: list[list] = []
+    top = -math.inf
+    for item in located:
+        if clusters and not item[0] - item[1] > top:
+            clusters[-1].append(item)
+        else:
+            clusters.append([item])
+        top = max(top, item[0] + item[1])
+    groups = []
+    for cluster in clusters:
+        if len(cluster) == 1:
+            groups.append((_enclosed(cluster[0][2]), [cluster[0][3]]))
+        elif not _exact_groups(cluster, groups):
+            return None
+    return groups
+
+
+def _exact_groups(cluster: list, groups: list) -> bool:
+    """Append the cluster's groups (exact order, equal roots merged); False if forms differ."""
+    ordered = sorted(cluster, key=cmp_to_key(lambda x, y: x[2]._cmp(y[2])))
+    run = [ordered[0]]
+    for item in ordered[1:] + [None]:
+        if item is not None and item[2]._cmp(run[0][2]) == 0:
+            run.append(item)
+            continue
+        root = run[0][2]
+        if any((other.p, other.q, other.D) != (root.p, root.q, root.D) for _, _, other, _ in run[1:]):
+            return False
+        groups.append((_enclosed(root), [i for _, _, _, i in run]))
+        run = [item]
+    return True
+
+
+def _enclosed(root: QuadraticRoot) -> _Enclosed:
+    """``_Enclosed(root)`` with its 64-bit enclosure from integer arithmetic (the same rationals)."""
+    item = _Enclosed.__new__(_Enclosed)
+    item.root = root
+    item.bits = _BITS
+    if root.q == 0:
+        item.lo = item.hi = root.p
+        return item
+    p, q, D = root.p, root.q, root.D
+    n, m = D.numerator, D.denominator
+    s = math.isqrt(n * m << (2 * _BITS))
+    # p + q·s/(m·2^b) over the common denominator pd·qd·m·2^b
+    pn, pd, qn, qd = p.numerator, p.denominator, q.numerator, q.denominator
+    common = pd if pd == qd else math.lcm(pd, qd)  # p and q often share their denominator
+    den = common * (m << _BITS)
+    base = pn * (common // pd) * (m << _BITS)
+    step = qn * (common // qd)
+    a = Fraction(base + step * s, den)
+    b = Fraction(base + step * (s + 1), den)
+    item.lo, item.hi = (a, b) if qn > 0 else (b, a)
+    return item
+
+
+class _LazyPolyRoot(QuadraticRoot):
+    """A :class:`QuadraticRoot` whose ``poly`` Fractions are reduced only when read.
+
+    ``poly`` is ``(ai/K, bi/K, ci/K)`` from the integers kept; nothing on the path
+    engine's way reads it, and reducing three long fractions per neuron is a large
+    share of the work on a path with many crossings.
+    """
+
+    @staticmethod
+    def make(p: Fraction, q: Fraction, D: Fraction, ints: tuple[int, int, int, int]) -> "_LazyPolyRoot":
+        root = object.__new__(_LazyPolyRoot)
+        object.__setattr__(root, "p", p)
+        object.__setattr__(root, "q", q)
+        object.__setattr__(root, "D", D)
+        object.__setattr__(root, "_poly_ints", ints)
+        return root
+
+    @property
+    def poly(self) -> tuple[Fraction, Fraction, Fraction]:  # type: ignore[override]
+        ai, bi, ci, K = self._poly_ints
+        return (Fraction(ai, K), Fraction(bi, K), Fraction(ci, K))
+
+
+class _ScaledPath:
+    """Integer data of ``N(λ) = n0 + 2 n1 λ + n2 λ²`` over one denominator M (per path)."""
+
+    def __init__(self, coef) -> None:
+        self.d = coef.d
+        self.M = math.lcm(coef.n0.denominator, coef.n1.denominator, coef.n2.denominator)
+        self.N0 = coef.n0.numerator * (self.M // coef.n0.denominator)
+        self.N1 = coef.n1.numerator * (self.M // coef.n1.denominator)
+        self.N2 = coef.n2.numerator * (self.M // coef.n2.denominator)
+
+
+def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Fraction, bias: Fraction):
+    """:func:`_neuron_zeros_filtered` for a normalized path and b' ≠ 0, on integers.
+
+    ``q(λ) = d(α + βλ)² − b'²N(λ)`` times ``K = L²·bd²·M`` (α = A/L, β = B/L over
+    L = lcm of their denominators, b' = bn/bd) has integer coefficients (ai, bi, ci) and the same roots; the
+    roots ``−bi/(2ai) ∓ K/(2|ai|)·√(Di/K²)``, ``Di = bi² − 4ai·ci``, are built with
+    exactly the (p, q, D, poly) that :func:`real_roots` gives for ``(ai, bi, ci)/K``.
+    Returns ``[(root, float value, error bound)]``, or None for the cases left to the
+    general code (a = 0, a double or rational root, float overflow).
+    """
+    A, Ea, B, Eb = alpha.numerator, alpha.denominator, beta.numerator, beta.denominator
+    bn, bd = bias.numerator, bias.denominator
+    L = Ea * Eb // math.gcd(Ea, Eb)  # K = L²·bd²·M clears every denominator (L² is a multiple of Ea·Eb)
+    A, B = A * (L // Ea), B * (L // Eb)  # α = A/L, β = B/L
+    s = path.d * bd * bd * path.M
+    t = bn * bn * L * L
+    ai = s * B * B - t * path.N2
+    bi = 2 * (s * A * B - t * path.N1)
+    ci = s * A * A - t * path.N0
+    if ai == 0:
+        return None
+    Di = bi * bi - 4 * ai * ci
+    if Di < 0:
+        return []
+    if Di == 0 or math.isqrt(Di) ** 2 == Di:
+        return None
+    try:
+        centre = -bi / (2 * ai)  # int / int is correctly rounded
+        square = Di / (4 * ai * ai)
+    except OverflowError:
+        return None
+    if square < 2.0**-1000:  # subnormal range: the relative bound below would not hold
+        return None
+    half_width = math.sqrt(square)
+    err = 16 * _U * (abs(centre) + half_width) + _TINY
+    start, end, err = _float_domain(spec, err)
+    K = L * L * bd * bd * path.M
+    built = None
+    out = []
+    af, bf = float(alpha), float(beta)
+    for index, value in ((0, centre - half_width), (1, centre + half_width)):
+        if value + err < start or (end is not None and value - err > end):
+            continue  # certainly outside the domain
+        if built is None:
+            p, q, D = Fraction(-bi, 2 * ai), Fraction(K, 2 * abs(ai)), Fraction(Di, K * K)
+            poly = (ai, bi, ci, K)
+            built = (_LazyPolyRoot.make(p, -q, D, poly), _LazyPolyRoot.make(p, q, D, poly))
+        root = built[index]
+        inside = value - err > start and (end is None or value + err < end)
+        if not inside and not spec.contains(root):
+            continue
+        side = af + bf * value
+        side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
+        if abs(side) > side_err:
+            if (side > 0) - (side < 0) != -sign(bias):
+                continue
+        elif sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) != -sign(bias):
+            continue
+        out.append((root, value, err))
+    return out
 
 
 def _root_float(root) -> tuple[float, float]:
     """A float approximation of ``p + q·√D`` and a rigorous bound on its error."""
-    p, q, D = float(root.p), float(root.q), float(root.D)
-    value = p + q * math.sqrt(D)
-    return value, 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
+    try:
+        p, q, D = float(root.p), float(root.q), float(root.D)
+        if root.q == 0 or 2.0**-1000 < D < math.inf:
+            value = p + q * math.sqrt(D)
+            err = 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
+            if math.isfinite(err):
+                return value, err
+        # D subnormal (√ of a denormal has no relative bound) or non-finite: the exact enclosure
+        lo, hi = root.enclosure(_BITS)
+        value = float((lo + hi) / 2)
+        err = float(hi - lo) + 2 * _U * abs(value) + _TINY  # |root − mid| ≤ (hi − lo)/2, two roundings
+        if math.isfinite(err):
+            return value, err
+    except OverflowError:
+        pass
+    return 0.0, math.inf  # no float information: every decision falls to exact arithmetic
+
+
+def _float_domain(spec: PathSpec, err: float) -> tuple[float, float | None, float]:
+    """The domain's ends in float and a root's error bound widened by their rounding."""
+    start = float(spec.start)
+    end = None if spec.end is None else float(spec.end)
+    return start, end, err + _U * (abs(start) + (0.0 if end is None else abs(end))) + _TINY
 
 
 def _neuron_zeros_filtered(spec: PathSpec, coef, alpha: Fraction, beta: Fraction, bias: Fraction):
     """:func:`geomcheck.geometry.paths.neuron_zeros` with float pre-decisions (exact on doubt)."""
     a, b, c = crossing_polynomial(coef, alpha, beta, bias)
     zeros = []
-    start = float(spec.start)
-    end = None if spec.end is None else float(spec.end)
     af, bf = float(alpha), float(beta)
     for root in real_roots(a, b, c):
         value, err = _root_float(root)
+        start, end, err = _float_domain(spec, err)
         inside = value - err > start and (end is None or value + err < end)
         outside = value + err < start or (end is not None and value - err > end)
         if outside or (not inside and not spec.contains(root)):
