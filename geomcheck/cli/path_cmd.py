@@ -98,7 +98,7 @@ def _human(p: dict) -> str:
             lines.append("  critical centred norms ‖P·x‖ (eps > 0): neuron flips there")
             for c in p["critical_norms"]:
                 lines.append(f"    neuron {c['neuron']:<6} r² = {c['squared_norm']:<24} r ≈ {c['norm']}")
-            lines.append(f"  region-constant for ‖P·x‖² > {p['constant_above']}")
+            lines.append(f"  region-constant for ‖P·x‖² > {p['constant_above']}  (‖P·x‖ > ≈ {p['constant_above_norm']})")
         else:
             lines.append("  no critical norm: region-constant at every scale")
     for lam in p.get("endpoint_zeros", []):

@@ -439,6 +439,8 @@ class PathAnalysis:
                                      for i, r in self.critical_norms]
             above = self.constant_above
             out["constant_above"] = None if above is None else format_rational(above)
+            if above is not None:
+                out["constant_above_norm"] = f"{math.sqrt(above):.17g}"  # display: √ of the exact r²
         return out
 
 
