@@ -112,6 +112,7 @@ class CheckedModel:
     folded_w: tuple    # w̃_i = P·(w_i ⊙ γ)
     folded_b: tuple    # b'_i = w_i·β + b_i
     sha256: str
+    alpha: Fraction | None = None  # DyT only: y = γ ⊙ tanh(α·x) + β
 
     @property
     def normalized(self) -> bool:
@@ -169,10 +170,15 @@ def _canonical_model(model: Any) -> dict:
     def vec(v, where):
         return None if v is None else [_format(q) for q in rational_vector(v, where)]
 
+    canon_norm = {"kind": norm.get("kind"), "eps": _format(rational(norm.get("eps", "0"), "model.norm.eps")),
+                  "gamma": vec(norm.get("gamma"), "model.norm.gamma"), "beta": vec(norm.get("beta"), "model.norm.beta")}
+    if norm.get("kind") == "dyt":  # only DyT carries alpha, as in geomcheck.io's canonical text
+        canon_norm["alpha"] = _format(rational(norm.get("alpha"), "model.norm.alpha"))
+    else:
+        require("alpha" not in norm, "model.norm.alpha", "only a dyt normalization has alpha")
     return {
         "format": "geomcheck.mlp/1",
-        "norm": {"kind": norm.get("kind"), "eps": _format(rational(norm.get("eps", "0"), "model.norm.eps")),
-                 "gamma": vec(norm.get("gamma"), "model.norm.gamma"), "beta": vec(norm.get("beta"), "model.norm.beta")},
+        "norm": canon_norm,
         "activation": model.get("activation", "relu"),
         "w_in": [vec(r, f"model.w_in[{i}]") for i, r in enumerate(model.get("w_in") or [])],
         "b_in": vec(model.get("b_in", []), "model.b_in"),
@@ -189,9 +195,12 @@ def read_model(cert: dict) -> CheckedModel:
     require(cert.get("model_sha256") == digest, "model_sha256",
             f"the embedded model hashes to {digest}, the certificate says {cert.get('model_sha256')!r}")
     kind = canon["norm"]["kind"]
-    require(kind in ("layernorm", "rmsnorm", "none"), "model.norm.kind", f"unknown {kind!r}")
+    require(kind in ("layernorm", "rmsnorm", "none", "dyt"), "model.norm.kind", f"unknown {kind!r}")
     eps = rational(canon["norm"]["eps"], "model.norm.eps")
-    require(eps >= 0 and (kind != "none" or eps == 0), "model.norm.eps", "must be ≥ 0 (and 0 without a norm)")
+    require(eps >= 0 and (kind not in ("none", "dyt") or eps == 0), "model.norm.eps",
+            "must be ≥ 0 (and 0 without a norm or with DyT)")
+    alpha = rational(canon["norm"]["alpha"], "model.norm.alpha") if kind == "dyt" else None
+    require(alpha is None or alpha != 0, "model.norm.alpha", "must be nonzero")
     w_in = _matrix(model["w_in"], "model.w_in")
     n, d = len(w_in), len(w_in[0])
     b_in = rational_vector(model["b_in"], "model.b_in", n)
@@ -213,17 +222,24 @@ def read_model(cert: dict) -> CheckedModel:
         folded_w.append(tuple(scaled))
         folded_b.append(b + sum((w * c for w, c in zip(row, beta)), Fraction(0)))
     return CheckedModel(d, n, kind, eps, str(canon["activation"]), w_in, b_in, w_out, b_out,
-                        tuple(folded_w), tuple(folded_b), digest)
+                        tuple(folded_w), tuple(folded_b), digest, alpha)
 
 
 _CHECKS: dict[str, Callable[[dict, CheckedModel], str]] = {}
+_NORMS: dict[str, tuple[str, ...]] = {}
+CLASSIC_NORMS = ("layernorm", "rmsnorm", "none")
 
 
-def register(kind: str) -> Callable:
-    """Decorator: ``@register("path")`` on ``check(cert, model) -> summary``."""
+def register(kind: str, norms: tuple[str, ...] = CLASSIC_NORMS) -> Callable:
+    """Decorator: ``@register("path")`` on ``check(cert, model) -> summary``.
+
+    ``norms`` lists the normalization kinds the check understands; a
+    certificate about any other kind is rejected before the check runs.
+    """
 
     def decorate(fn: Callable[[dict, CheckedModel], str]) -> Callable[[dict, CheckedModel], str]:
         _CHECKS[kind] = fn
+        _NORMS[kind] = norms
         return fn
 
     return decorate
@@ -244,6 +260,8 @@ def check_certificate(cert: Any, expected_model_sha256: str | None = None) -> Ve
         if expected_model_sha256 is not None:
             require(model.sha256 == expected_model_sha256, "model",
                     "the certificate is about a different model than the one given")
+        require(model.kind in _NORMS[kind], "model.norm.kind",
+                f"certificates of kind {kind!r} are about {', '.join(_NORMS[kind])} blocks, not {model.kind!r}")
         summary = _CHECKS[kind](cert, model)
         return Verdict(True, kind, f"accepted: {summary}")
     except Rejected as exc:

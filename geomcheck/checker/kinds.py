@@ -4,3 +4,4 @@
 from geomcheck.checker import cone  # noqa: F401  (counterexample, cone)
 from geomcheck.checker import path  # noqa: F401
 from geomcheck.checker import sphere  # noqa: F401  (sphere-feasible, sphere-infeasible, sphere-neurons, circle-regions, sphere-cap, sphere-regions)
+from geomcheck.checker import dyt  # noqa: F401  (dyt-counterexample)

@@ -188,8 +188,6 @@ def _run_dyt(args, block) -> int:
 
     if args.most_crossings or args.fraction is not None:
         raise InvalidInput("--most-crossings/--fraction: not available for DyT (use --direction or --contrast)")
-    if args.certificate:
-        raise InvalidInput("--certificate: DyT results are certified by interval arithmetic, not by the exact checker")
     if args.direction:
         ray = analyse_dyt_ray(block, block.check_direction(parse_vector(args.direction, block, "--direction"), "--direction"))
     else:
@@ -202,9 +200,15 @@ def _run_dyt(args, block) -> int:
         payload.update(ray.to_json())
         payload["claim"] = "this direction is monosemantic"
         if ray.counterexample is not None:
-            payload["status"] = "refuted"
-            payload["message"] = (f"refuted, {METHOD}: the certified patterns at t1 = {payload['scales'][0]} and "
-                                  f"t2 = {payload['scales'][1]} differ and give different affine maps of tanh(alpha·x)")
+            from geomcheck.certify.dyt import dyt_counterexample_certificate
+
+            check = _certify(dyt_counterexample_certificate(block, ray.direction, ray.counterexample), args)
+            payload["certificate"] = check
+            # refuted only when the stdlib checker re-derives both patterns with its own tanh enclosures
+            payload["status"] = "refuted" if check["accepted"] else "estimate"
+            payload["message"] = (f"{'refuted' if check['accepted'] else 'estimate'}, {METHOD}: the certified patterns at "
+                                  f"t1 = {payload['scales'][0]} and t2 = {payload['scales'][1]} differ and give different "
+                                  f"affine maps of tanh(alpha·x); checker {check['message']}")
         else:
             payload["status"] = "estimate"
             payload["message"] = ("no map change found on this ray" + (
