@@ -8,7 +8,7 @@ from fractions import Fraction as F
 
 import mpmath
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
 
 from geomcheck.checker import check_certificate
 from geomcheck.checker.core import canonical_model_sha256

@@ -12,7 +12,7 @@ from geomcheck.checker.path import sign_three
 from geomcheck.exact.quadratic import QuadraticRoot
 from geomcheck.exact.signs import sign_three_term
 from geomcheck.io import load_model
-from certbuild import build_path_certificate, path_facts
+from certbuild import build_path_certificate
 
 
 def accepted(cert):

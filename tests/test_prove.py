@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import pytest
 
 import geomcheck.claims.paths as path_claims
 from geomcheck.claims import bundled_claim_files, load_claims, run_claim

@@ -18,7 +18,6 @@ Modes (one at a time):
 from __future__ import annotations
 
 import json
-from fractions import Fraction
 
 from geomcheck.cli.common import add_json_flag, emit
 from geomcheck.errors import InvalidInput

@@ -8,7 +8,6 @@ search otherwise (proved when complete, estimate when the budget runs out).
 from __future__ import annotations
 
 import json
-import math
 
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
 from geomcheck.exact.rationals import format_rational

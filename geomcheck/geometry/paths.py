@@ -53,10 +53,10 @@ from typing import Callable, Sequence
 
 from geomcheck.errors import DegenerateInput, InvalidInput
 from geomcheck.exact.backend import dot, matvec
-from geomcheck.exact.quadratic import QuadraticRoot, real_roots, simplest_between
+from geomcheck.exact.quadratic import QuadraticRoot, real_roots
 from geomcheck.exact.rationals import format_rational
 from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c, sign_sqrt_combination
-from geomcheck.model.block import MLPBlock, pattern_string
+from geomcheck.model.block import MLPBlock
 
 __all__ = [
     "PathSpec",
@@ -647,10 +647,11 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
     return False
 
 
-def analyse_path(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
-    """All crossings of the path with the neuron boundaries, exactly (the reference engine).
+def prepare_path(block: MLPBlock, spec: PathSpec):
+    """The path's exact coefficients and its notes, after refusing undefined paths.
 
-    Raises :class:`PathThroughUndefined` when the path meets ``u = 0`` at ε = 0.
+    Shared by both engines: raises :class:`PathThroughUndefined` when the
+    path meets ``u = 0`` at ε = 0; arcs get their note (identical directions...).
     """
     coef = path_coefficients(block, spec)
     _check_defined(block, spec, coef)
@@ -659,6 +660,15 @@ def analyse_path(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
         note = _arc_note(block, coef)
         if note:
             notes.append(note)
+    return coef, notes
+
+
+def analyse_path(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
+    """All crossings of the path with the neuron boundaries, exactly (the reference engine).
+
+    Raises :class:`PathThroughUndefined` when the path meets ``u = 0`` at ε = 0.
+    """
+    coef, notes = prepare_path(block, spec)
     bias = block.folded.bias
     lines = dict(enumerate(all_neuron_lines(block, coef)))
     zeros = {}

@@ -27,7 +27,6 @@ import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cmp_to_key
-from typing import Sequence
 
 from geomcheck.exact.quadratic import QuadraticRoot, rational_between
 from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c, sign_three_term

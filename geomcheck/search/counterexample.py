@@ -36,11 +36,11 @@ from fractions import Fraction
 from typing import Iterable, Iterator, Sequence
 
 from geomcheck.errors import DegenerateInput, InvalidInput
-from geomcheck.exact.backend import dot, matvec
+from geomcheck.exact.backend import dot
 from geomcheck.exact.quadratic import simplest_between
 from geomcheck.exact.rationals import format_rational
 from geomcheck.exact.signs import sign
-from geomcheck.model.block import MLPBlock, pattern_string
+from geomcheck.model.block import MLPBlock
 from geomcheck.model.norms import make_normalization
 
 __all__ = [

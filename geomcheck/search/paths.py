@@ -53,14 +53,12 @@ from geomcheck.geometry.paths import (
     PathAnalysis,
     PathSpec,
     _BITS,
-    _arc_note,
-    _check_defined,
     _Enclosed,
     assemble_analysis,
     assemble_from_groups,
     crossing_polynomial,
     exact_sign,
-    path_coefficients,
+    prepare_path,
 )
 from geomcheck.model.block import MLPBlock
 from geomcheck.search.filter import gamma_bound
@@ -340,13 +338,7 @@ def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray
 
 def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     """Same answer as :func:`geomcheck.geometry.paths.analyse_path`, float-filtered."""
-    coef = path_coefficients(block, spec)
-    _check_defined(block, spec, coef)
-    notes = []
-    if spec.kind == "arc":
-        note = _arc_note(block, coef)
-        if note:
-            notes.append(note)
+    coef, notes = prepare_path(block, spec)
     ray_at_zero = coef.scales and block.norm.eps == 0 and all(v == 0 for v in coef.u0) and spec.start >= 0
     candidate, constant_sign = candidate_neurons(block, spec, coef)
     cand = [int(i) for i in np.flatnonzero(candidate)]

@@ -27,7 +27,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Sequence
 
 import numpy as np
 
@@ -461,7 +460,6 @@ def search_regions(sphere: Sphere, time_budget: float = 30.0, samples: int = 400
     by single-group flips from any other. With every feasible step carrying an
     exact witness and every infeasible one an exact certificate, the count is proved.
     """
-    from geomcheck.geometry.sphere import signs_on_sphere_direction
 
     rng = np.random.default_rng(seed)
     groups = _groups(sphere)

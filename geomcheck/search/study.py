@@ -39,7 +39,7 @@ import numpy as np
 from geomcheck.exact.bulk import common_denominator, fold_rows
 from geomcheck.exact.quadratic import QuadraticRoot, real_roots
 from geomcheck.errors import DegenerateInput
-from geomcheck.exact.signs import sign, sign_a_plus_b_sqrt_c
+from geomcheck.exact.signs import sign_a_plus_b_sqrt_c
 from geomcheck.model.block import MLPBlock
 
 __all__ = ["ExactLayer", "exact_layer", "RayResult", "PathResult", "NoNormRay", "study_layer", "run_minilm_study"]
