@@ -138,6 +138,9 @@ class CheckedModel:
 
     def map_changes(self, flips: dict[int, int]) -> bool:
         """Whether W_out·(D_s − D_t)·[w̃ | b'] ≠ 0, ``flips`` = {neuron: +1 (on in s) / −1}."""
+        if len(flips) == 1:  # one outer product c·rᵀ is zero iff c = 0 or r = 0
+            (i,) = flips
+            return any(row[i] for row in self.w_out) and (any(self.folded_w[i]) or self.folded_b[i] != 0)
         for out_row in self.w_out:
             for k in range(self.d + 1):
                 total = sum((s * out_row[i] * (self.folded_w[i][k] if k < self.d else self.folded_b[i])

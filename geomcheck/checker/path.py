@@ -100,9 +100,6 @@ class Path:
         high = compare(root, self.end)
         return high < 0 or (high == 0 and self.end_closed)
 
-    def point(self, lam: Fraction) -> tuple[Fraction, ...]:
-        return tuple(x + lam * v for x, v in zip(self.base, self.direction))
-
 
 def require_normalization_defined(path: Path, model: CheckedModel) -> None:
     """N(λ) = ‖P·x(λ)‖² + dε > 0 on the domain: with ε = 0 it fails only where P·x(λ) = 0."""
@@ -118,22 +115,50 @@ def require_normalization_defined(path: Path, model: CheckedModel) -> None:
                 f"x(λ) centres to 0 at λ = {lam}, inside the path: the normalization is undefined there")
 
 
-def neuron_zeros(path: Path, model: CheckedModel, i: int) -> list:
-    """Zeros of h_i in the domain, as (p, s, D)."""
-    w, b = model.folded_w[i], model.folded_b[i]
-    if not model.normalized:
-        return [r for r in roots(ZERO, dot(w, path.direction), dot(w, path.base) + b) if path.contains(r)]
-    u0, u1 = model.centre(path.base), model.centre(path.direction)
-    a0, a1 = dot(w, u0), dot(w, u1)                     # A(λ) = a0 + a1·λ
-    n2, n1, n0 = dot(u1, u1), 2 * dot(u0, u1), dot(u0, u0) + model.d * model.eps  # N(λ)
-    d, bb = model.d, b * b
-    q = (d * a1 * a1 - bb * n2, 2 * d * a0 * a1 - bb * n1, d * a0 * a0 - bb * n0)
-    zeros = []
-    for p, s, disc in roots(*q):
-        # the side condition: A and b' of opposite signs (A = 0 when b' = 0, automatic then)
-        if path.contains((p, s, disc)) and (b == 0 or sign_two(a0 + a1 * p, a1 * s, disc) == -sign(b)):
-            zeros.append((p, s, disc))
-    return zeros
+class Lines:
+    """Each neuron's data along the path, computed once (O(n·d)).
+
+    Normalized: ``A_i(λ) = a0_i + a1_i·λ`` (``A = w̃_i·u(λ)``) and
+    ``N(λ) = n0 + n1·λ + n2·λ²``; no normalization: ``h_i(λ) = a0_i + a1_i·λ``
+    (bias included). Patterns at witnesses then cost O(n), not O(n·d).
+    """
+
+    def __init__(self, path: Path, model: CheckedModel):
+        self.model = model
+        if model.normalized:
+            u0, u1 = model.centre(path.base), model.centre(path.direction)
+            self.a0 = [dot(w, u0) for w in model.folded_w]
+            self.a1 = [dot(w, u1) for w in model.folded_w]
+            self.n0, self.n1, self.n2 = dot(u0, u0) + model.d * model.eps, 2 * dot(u0, u1), dot(u1, u1)
+        else:
+            self.a0 = [dot(w, path.base) + b for w, b in zip(model.folded_w, model.folded_b)]
+            self.a1 = [dot(w, path.direction) for w in model.folded_w]
+
+    def pattern(self, t: Fraction) -> str:
+        """Exact signs at λ = t: sign(√d·A + b'·√N) (normalized) or sign(h)."""
+        model = self.model
+        if not model.normalized:
+            return "".join(SYMBOL[sign(a0 + a1 * t)] for a0, a1 in zip(self.a0, self.a1))
+        radicand = self.n0 + self.n1 * t + self.n2 * t * t
+        require(radicand > 0, "normalization", f"undefined at λ = {t}")
+        d = Fraction(model.d)
+        return "".join(SYMBOL[sign_sqrt_combination(a0 + a1 * t, d, b, radicand)]
+                       for a0, a1, b in zip(self.a0, self.a1, model.folded_b))
+
+    def zeros(self, path: Path, i: int) -> list:
+        """Zeros of h_i in the domain, as (p, s, D)."""
+        a0, a1 = self.a0[i], self.a1[i]
+        if not self.model.normalized:
+            return [r for r in roots(ZERO, a1, a0) if path.contains(r)]
+        b = self.model.folded_b[i]
+        d, bb = self.model.d, b * b
+        q = (d * a1 * a1 - bb * self.n2, 2 * d * a0 * a1 - bb * self.n1, d * a0 * a0 - bb * self.n0)
+        zeros = []
+        for p, s, disc in roots(*q):
+            # the side condition: A and b' of opposite signs (A = 0 when b' = 0, automatic then)
+            if path.contains((p, s, disc)) and (b == 0 or sign_two(a0 + a1 * p, a1 * s, disc) == -sign(b)):
+                zeros.append((p, s, disc))
+        return zeros
 
 
 def same_number(r1, r2) -> bool:
@@ -181,12 +206,13 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     require(isinstance(crossings, list) and isinstance(segments, list), "crossings", "crossings and segments are lists")
     require(len(segments) == len(crossings) + 1, "segments", "there must be one more segment than crossings")
 
+    lines = Lines(path, model)
     witnesses = []
     for k, seg in enumerate(segments):
         require(isinstance(seg, dict), f"segments[{k}]", "expected an object")
         t = rational(seg["witness"], f"segments[{k}].witness")
         require(path.contains((t, ZERO, ZERO)), f"segments[{k}].witness", f"{t} is outside the path's interval")
-        pattern = "".join(SYMBOL[s] for s in model.signs_at_input(path.point(t)))
+        pattern = lines.pattern(t)
         require(seg["pattern"] == pattern, f"segments[{k}].pattern",
                 f"at λ = {t} the exact pattern is {pattern}, not {seg['pattern']!r}")
         witnesses.append(t)
@@ -206,13 +232,13 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     zeros = {}
     inside = [[] for _ in intervals]  # (neuron, root) per interval
     for i in range(model.n):
-        found = neuron_zeros(path, model, i)
+        found = lines.zeros(path, i)
         if found:
             zeros[i] = found
         for r in found:
-            homes = [k for k, (lo, hi, _) in enumerate(intervals) if compare(r, lo) >= 0 and compare(r, hi) <= 0]
-            require(bool(homes), "crossings", f"neuron {i} changes sign at λ = {_show(r)}, outside every crossing interval")
-            inside[homes[0]].append((i, r))
+            home = _interval_holding(intervals, r)
+            require(home is not None, "crossings", f"neuron {i} changes sign at λ = {_show(r)}, outside every crossing interval")
+            inside[home].append((i, r))
 
     for k, (lo, hi, neurons) in enumerate(intervals):
         found = sorted({i for i, _ in inside[k]})
@@ -244,6 +270,20 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     changes = sum(1 for c in crossings if c["map_changes"])
     return (f"path {verdict}: {len(crossings)} crossing(s), {len(segments)} segment(s), "
             f"{changes} affine-map change(s){extra}")
+
+
+def _interval_holding(intervals: list, root) -> int | None:
+    """The index of the interval [lo, hi] holding root; the intervals are disjoint and
+    increasing (checked above), so bisect on their lower ends."""
+    low, high = 0, len(intervals)
+    while low < high:  # first interval whose lo is above root
+        mid = (low + high) // 2
+        if compare(root, intervals[mid][0]) < 0:
+            high = mid
+        else:
+            low = mid + 1
+    k = low - 1
+    return k if k >= 0 and compare(root, intervals[k][1]) <= 0 else None
 
 
 def _show(root) -> str:
