@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from import_blocker import BLOCKER
 
 from geomcheck.cli import main
 from geomcheck.io import load_model
@@ -55,15 +56,6 @@ def test_unreadable_certificate_is_rejected(tmp_path, capsys):
     assert out.count("rejected: read: ") == 2
 
 
-BLOCKER = """
-import sys
-class Block:
-    def find_spec(self, name, path=None, target=None):
-        if name.split('.')[0] in {'numpy', 'scipy', 'sympy', 'cvxpy', 'torch', 'flint', 'highspy'}:
-            raise ImportError('blocked ' + name)
-        return None
-sys.meta_path.insert(0, Block())
-"""
 
 
 @pytest.mark.parametrize("entry", [

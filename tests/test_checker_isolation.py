@@ -8,6 +8,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from import_blocker import BLOCKER
+
 CHECKER = Path(__file__).resolve().parents[1] / "geomcheck" / "checker"
 ALLOWED_STDLIB = {"__future__", "fractions", "json", "math", "hashlib", "dataclasses", "typing", "sys", "argparse"}
 
@@ -37,15 +39,8 @@ def test_checker_imports_only_stdlib_and_itself():
 
 def test_checker_runs_with_heavy_libraries_unimportable():
     """Block numpy, scipy, sympy, cvxpy, torch, flint at import time; the checker still loads."""
-    code = textwrap.dedent(
+    code = BLOCKER + textwrap.dedent(
         """
-        import sys
-        class Block:
-            def find_spec(self, name, path=None, target=None):
-                if name.split('.')[0] in {'numpy', 'scipy', 'sympy', 'cvxpy', 'torch', 'flint', 'highspy'}:
-                    raise ImportError('blocked ' + name)
-                return None
-        sys.meta_path.insert(0, Block())
         from geomcheck.checker import check_certificate
         print(check_certificate({'format': 'geomcheck.cert/1', 'kind': 'nope'}).accepted)
         """

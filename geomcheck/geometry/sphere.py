@@ -38,6 +38,7 @@ from typing import Sequence
 
 from geomcheck.errors import DegenerateInput, InvalidInput
 from geomcheck.exact.signs import sign, sign_sqrt_combination, sign_three_term
+from geomcheck.exact.linalg import rref
 
 __all__ = [
     "Sphere", "NeuronOnSphere", "sphere_of", "classify_neurons", "base_point", "reflect_to",
@@ -309,19 +310,10 @@ def cap_is_region_constant(M: Fraction, terms: list[CapTerm], cos_delta: Fractio
 def solve_exact(rows: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -> tuple[Fraction, ...] | None:
     """The unique solution of a square system, or None when it is singular."""
     n = len(rows)
-    A = [list(r) + [v] for r, v in zip(rows, rhs)]
-    for c in range(n):
-        p = next((i for i in range(c, n) if A[i][c] != 0), None)
-        if p is None:
-            return None
-        A[c], A[p] = A[p], A[c]
-        inv = 1 / A[c][c]
-        A[c] = [v * inv for v in A[c]]
-        for i in range(n):
-            if i != c and A[i][c] != 0:
-                f = A[i][c]
-                A[i] = [a - f * b for a, b in zip(A[i], A[c])]
-    return tuple(A[i][n] for i in range(n))
+    reduced, pivots = rref([list(r) + [v] for r, v in zip(rows, rhs)], columns=n)
+    if len(pivots) < n:
+        return None
+    return tuple(reduced[i][n] for i in range(n))
 
 
 def pattern_constraints(sphere: Sphere, pattern: str) -> list[tuple[int, tuple, Fraction]]:

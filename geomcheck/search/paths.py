@@ -551,12 +551,7 @@ def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Frac
         inside = value - err > start and (end is None or value + err < end)
         if not inside and not spec.contains(root):
             continue
-        side = af + bf * value
-        side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
-        if abs(side) > side_err:
-            if (side > 0) - (side < 0) != -sign(bias):
-                continue
-        elif sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) != -sign(bias):
+        if not _side_condition_holds(root, value, err, alpha, beta, af, bf, bias):
             continue
         out.append((root, value, err))
     return out
@@ -582,6 +577,20 @@ def _root_float(root) -> tuple[float, float]:
     return 0.0, math.inf  # no float information: every decision falls to exact arithmetic
 
 
+def _side_condition_holds(root, value: float, err: float, alpha: Fraction, beta: Fraction,
+                           af: float, bf: float, bias: Fraction) -> bool:
+    """``sign(A(root)) = −sign(b')`` with ``A(λ) = α + β·λ``: a root of q_i is a zero of h_i.
+
+    Float first: ``fl(α) + fl(β)·value`` is within ``8u·(|α| + |β·value|) + |β|·err``
+    of ``A(root)`` (|value − root| ≤ err); exact ``a + b·√D`` sign when that straddles 0.
+    """
+    side = af + bf * value
+    side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
+    if abs(side) > side_err:
+        return (side > 0) - (side < 0) == -sign(bias)
+    return sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) == -sign(bias)
+
+
 def _float_domain(spec: PathSpec, err: float) -> tuple[float, float | None, float]:
     """The domain's ends in float and a root's error bound widened by their rounding."""
     start = float(spec.start)
@@ -601,14 +610,8 @@ def _neuron_zeros_filtered(spec: PathSpec, coef, alpha: Fraction, beta: Fraction
         outside = value + err < start or (end is not None and value - err > end)
         if outside or (not inside and not spec.contains(root)):
             continue
-        if coef.scales and bias != 0:
-            side = af + bf * value
-            side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
-            if abs(side) > side_err:
-                if (side > 0) - (side < 0) != -sign(bias):
-                    continue
-            elif sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) != -sign(bias):
-                continue
+        if coef.scales and bias != 0 and not _side_condition_holds(root, value, err, alpha, beta, af, bf, bias):
+            continue
         zeros.append(root)
     return zeros
 

@@ -31,6 +31,7 @@ from fractions import Fraction
 import numpy as np
 
 from geomcheck.exact.signs import sign
+from geomcheck.exact.linalg import rref
 from geomcheck.geometry.sphere import Sphere, base_point, classify_neurons, dot, reflect_to
 
 __all__ = ["Feasibility", "parse_pattern", "space_feasibility", "sphere_feasibility", "search_regions",
@@ -136,23 +137,10 @@ def _margin_point(weights, bias, pattern, d):
 
 def _exact_solve(M: list[list[Fraction]], rhs: list[Fraction], guess: list[float]) -> list[Fraction] | None:
     """A solution of M·x = rhs (free variables fixed near ``guess``), exact; None if inconsistent."""
-    rows, cols = len(M), len(M[0]) if M else 0
-    A = [list(r) + [v] for r, v in zip(M, rhs)]
-    pivots, r = [], 0
-    for c in range(cols):
-        p = next((i for i in range(r, rows) if A[i][c] != 0), None)
-        if p is None:
-            continue
-        A[r], A[p] = A[p], A[r]
-        inv = 1 / A[r][c]
-        A[r] = [v * inv for v in A[r]]
-        for i in range(rows):
-            if i != r and A[i][c] != 0:
-                f = A[i][c]
-                A[i] = [a - f * b for a, b in zip(A[i], A[r])]
-        pivots.append(c)
-        r += 1
-    if any(A[i][cols] != 0 for i in range(r, rows)):
+    cols = len(M[0]) if M else 0
+    # pivoting on the rhs column too: a pivot there means 0 = nonzero, an inconsistent system
+    A, pivots = rref([list(r) + [v] for r, v in zip(M, rhs)], columns=cols + 1)
+    if cols in pivots:
         return None
     x = [F(guess[c]).limit_denominator(10**6) if c not in pivots else F(0) for c in range(cols)]
     for i, c in enumerate(pivots):
