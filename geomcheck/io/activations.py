@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import os
+import re
 from fractions import Fraction
 from pathlib import Path
 
@@ -25,30 +26,116 @@ from geomcheck.model.block import MLPBlock
 
 __all__ = ["residual_activations", "token_vector", "sae_vector", "tokenize"]
 
-_MODELS: dict[str, tuple] = {}
+# (tokenizer, model) per model that runs: a live module is its own key (two modules
+# loaded from one folder are two models); a model built from files is keyed by the
+# folder, the exact weight files and the key prefix it was read with.
+_MODELS: dict[tuple, tuple] = {}
+
+TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "tokenizer.model", "spiece.model",
+                   "sentencepiece.bpe.model")
+
+
+def _offline(transformers) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    transformers.logging.disable_progress_bar()
+
+
+def _tokenizer(transformers, model_dir: str | None, vocab_size: int | None):
+    """The tokenizer shipped in ``model_dir``; a folder without tokenizer files is refused (never [UNK])."""
+    if model_dir is None:
+        raise InvalidInput("token: this block has no model folder with a tokenizer "
+                           "(load it from minilm:LAYER, a save_pretrained folder, or a file with config.json beside it)")
+    folder = Path(model_dir)
+    if not any((folder / name).is_file() for name in TOKENIZER_FILES):
+        raise InvalidInput(f"token: {folder} has no tokenizer files ({', '.join(TOKENIZER_FILES[:3])}, …); "
+                           "save the tokenizer there too (tokenizer.save_pretrained), else every word would be [UNK]")
+    try:
+        tokenizer = transformers.AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+    except (OSError, ValueError, TypeError, KeyError) as exc:
+        raise InvalidInput(f"token: cannot load the tokenizer from {model_dir} offline "
+                           f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if vocab_size is not None and len(tokenizer) > vocab_size:
+        raise InvalidInput(f"token: the tokenizer in {model_dir} has {len(tokenizer)} tokens, the model's "
+                           f"embedding only {vocab_size}: they do not belong together")
+    return tokenizer
+
+
+_UNUSED_AFTER = re.compile(r"(?:^|\.)(?:layer|layers|h)\.(\d+)\.")
+
+
+def _needed(name: str, layer: int) -> bool:
+    """Whether parameter ``name`` is read before layer ``layer``'s MLP normalization."""
+    if name.startswith(("pooler.", "ln_f.", "norm.", "lm_head.", "cls.")):
+        return False
+    match = _UNUSED_AFTER.search(name)
+    return match is None or int(match.group(1)) <= layer
+
+
+def _model_from_files(transformers, torch, source: BlockSource):
+    """The base model of ``source.model_dir``'s config with exactly the weights of ``source.weights``.
+
+    Every parameter the forward pass reads up to the block's layer must be in
+    those files: a state dict without embeddings is refused, never run with
+    randomly initialised ones.
+    """
+    import numpy as np
+
+    from geomcheck.io.tensors import ShardedTensors, read_npz
+
+    try:
+        config = transformers.AutoConfig.from_pretrained(source.model_dir, local_files_only=True)
+        model = transformers.AutoModel.from_config(config)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise InvalidInput(f"token: cannot build the model from {source.model_dir}/config.json "
+                           f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    paths = [Path(p) for p in source.weights]
+    tensors = (read_npz(paths[0]) if len(paths) == 1 and paths[0].suffix.lower() == ".npz"
+               else ShardedTensors(paths))
+    prefix = source.prefix
+    params = dict(model.named_parameters())
+    wanted = set(model.state_dict())
+    missing = [k for k in params if prefix + k not in tensors and _needed(k, source.layer)]
+    if missing:
+        shown = ", ".join(prefix + k for k in missing[:2])
+        raise InvalidInput(f"token: {paths[0].name} lacks {len(missing)} tensor(s) the model needs up to layer "
+                           f"{source.layer} ({shown}{', …' if len(missing) > 2 else ''}); token activations "
+                           "would come from random weights")
+    state = {}
+    for k in wanted:
+        if prefix + k in tensors:
+            arr = np.ascontiguousarray(tensors[prefix + k])
+            if arr.dtype.kind not in "fiu":
+                raise InvalidInput(f"token: tensor {prefix + k} has dtype {arr.dtype}")
+            state[k] = torch.from_numpy(arr.copy())
+    try:
+        model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:
+        raise InvalidInput(f"token: the weights in {paths[0].name} do not fit config.json "
+                           f"({str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else exc})") from None
+    return model
 
 
 def _hf_model(source: BlockSource):
-    """(tokenizer, model) for a source: the live module if given, else loaded offline from its folder."""
-    key = source.model_dir or str(id(source.module))
+    """(tokenizer, model) for a source: the live module if given, else built from its exact weight files."""
+    key = ("module", id(source.module)) if source.module is not None else (
+        "files", source.model_dir, source.weights, source.prefix)
     if key in _MODELS:
         return _MODELS[key]
-    require("torch", "token activations")
+    torch = require("torch", "token activations")
     transformers = require("transformers", "token activations")
-    if source.model_dir is None:
-        raise InvalidInput("token: this block has no model folder to run (load it from minilm:LAYER or a saved model)")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    transformers.logging.set_verbosity_error()
-    transformers.logging.disable_progress_bar()
-    try:
-        tokenizer = transformers.AutoTokenizer.from_pretrained(source.model_dir, local_files_only=True)
-        model = source.module if source.module is not None else transformers.AutoModel.from_pretrained(
-            source.model_dir, local_files_only=True)
-    except OSError as exc:
-        raise InvalidInput(f"token: cannot load the model from {source.model_dir} offline ({exc})") from None
+    _offline(transformers)
+    if source.module is not None:
+        model = source.module
+    elif source.weights:
+        model = _model_from_files(transformers, torch, source)
+    else:
+        raise InvalidInput("token: this block has no model to run (load it from minilm:LAYER, a save_pretrained "
+                           "folder, or a .safetensors file with config.json beside it)")
+    config = getattr(model, "config", None)
+    tokenizer = _tokenizer(transformers, source.model_dir, getattr(config, "vocab_size", None))
     model.eval()
-    _MODELS[key] = (tokenizer, model)
+    _MODELS[key] = (tokenizer, model)  # holds the module, so its id cannot be reused while cached
     return _MODELS[key]
 
 
