@@ -141,6 +141,20 @@ def test_sharded_gpt2_folder(tmp_path):
         assert block.norm.eps == Fraction(1, 10**6) and block.activation.name == "gelu_tanh"
     with pytest.raises(InvalidInput, match="valid: 0 … 2"):
         load_model(f"{tmp_path}?layer=3")
+    # token: runs the sharded weights with the folder's (word-level) tokenizer
+    tokenizers = pytest.importorskip("tokenizers")
+    vocab = {w: i for i, w in enumerate(WORDS)}
+    core = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocab, unk_token="[UNK]"))
+    core.pre_tokenizer = tokenizers.pre_tokenizers.Whitespace()
+    tokenizer = transformers.PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]")
+    tokenizer.save_pretrained(tmp_path)
+    seen = {}
+    hook = model.transformer.h[2].ln_2.register_forward_pre_hook(lambda m, a: seen.__setitem__("x", a[0].detach()))
+    with torch.no_grad():
+        model(input_ids=torch.tensor([[vocab[w] for w in TEXT.split()]]))
+    hook.remove()
+    expected = tuple(map(Fraction, seen["x"][0, 4].double().tolist()))
+    assert parse_vector(f"token:{TEXT}@4", load_model(f"{tmp_path}?layer=2")) == expected
 
 
 def test_llama_folder_and_module_refused_as_gated(tmp_path, capsys):

@@ -258,3 +258,37 @@ def test_sae_vector_garbage_and_empty_files(tmp_path, capsys):
                                         capsys)
     with pytest.raises(InvalidInput, match="write sae:PATH#K"):
         parse_vector(f"sae:{tmp_path / 'cplx.npz'}", load_model("toy:sphere4"))
+
+
+def test_npz_eps_as_exact_text(tmp_path):
+    np.savez(tmp_path / "e.npz", w_in=np.eye(2), b_in=np.ones(2), w_out=np.eye(2), b_out=np.zeros(2),
+             gamma=np.ones(2), eps=np.array("1/3"))
+    assert load_npz(tmp_path / "e.npz").norm.eps == Fraction(1, 3)
+
+
+def test_oversized_random_toy_refused_before_building(capsys):
+    assert "more than a toy" in one_line_exit_2(["sphere", "toy:random?d=4096&n=16384"], capsys)
+
+
+def test_npy_under_an_npz_name_and_truncated_archive(tmp_path, capsys):
+    np.save(tmp_path / "a.npy", np.eye(2))
+    (tmp_path / "a.npy").rename(tmp_path / "a.npz")
+    assert "not an .npz archive" in one_line_exit_2(["sphere", str(tmp_path / "a.npz")], capsys)
+    np.savez(tmp_path / "full.npz", w_in=np.eye(3), b_in=np.zeros(3), w_out=np.eye(3), b_out=np.zeros(3))
+    data = (tmp_path / "full.npz").read_bytes()
+    (tmp_path / "cut.npz").write_bytes(data[: len(data) // 2])
+    one_line_exit_2(["sphere", str(tmp_path / "cut.npz")], capsys)
+
+
+@pytest.mark.parametrize("key, shape, message", [
+    ("encoder.layer.0.intermediate.dense.bias", (5,), "b_in"),
+    ("encoder.layer.0.output.dense.weight", (4, 6, 1), "w_out"),
+    ("encoder.layer.0.attention.output.LayerNorm.weight", (4, 1), "gamma"),
+    ("encoder.layer.0.attention.output.LayerNorm.bias", (3,), "beta"),
+])
+def test_state_dict_wrong_shapes_name_the_tensor(tmp_path, capsys, key, shape, message):
+    st = pytest.importorskip("safetensors.numpy")
+    tensors = _bert_like("")
+    tensors[key] = np.ones(shape, np.float32)
+    st.save_file(tensors, str(tmp_path / "s.safetensors"))
+    assert message in one_line_exit_2(["sphere", str(tmp_path / "s.safetensors")], capsys)

@@ -236,7 +236,7 @@ def _reader(path: Path):
         gguf = _need_gguf(f"reading {path.name}")
         try:
             _READERS[key] = gguf.GGUFReader(str(path))
-        except (ValueError, OSError, KeyError, IndexError, RecursionError) as exc:
+        except Exception as exc:  # noqa: BLE001 — gguf's parser raises many types on a malformed file
             raise InvalidInput(f"{path}: not a readable GGUF file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     return _READERS[key]
 

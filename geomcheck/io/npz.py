@@ -10,6 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from geomcheck.errors import ModelFormatError
+from geomcheck.exact.rationals import parse_rational
 from geomcheck.io.tensors import exact_values, read_npz
 from geomcheck.model.activations import get_activation
 from geomcheck.model.block import MLPBlock
@@ -51,7 +52,10 @@ def load_npz(path: str | Path) -> MLPBlock:
         raw = data["eps"]
         if raw.size != 1:
             raise ModelFormatError(f"{path}: 'eps' must be one number, got shape {raw.shape}")
-        (eps,) = exact_array(raw.reshape(1), "eps")
+        if raw.dtype.kind in "US":  # a decimal or p/q string, read exactly
+            eps = parse_rational(str(raw.reshape(())), f"{path}: eps")
+        else:
+            (eps,) = exact_array(raw.reshape(1), "eps")
         if eps < 0:
             raise ModelFormatError(f"{path}: eps = {eps} is negative")
     activation = _text_field(data, "activation", path, "relu")

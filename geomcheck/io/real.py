@@ -1,17 +1,22 @@
 """Loaders for one MLP block of a real model.
 
-Every loader ends in :func:`block_from_arrays`: float tensors become exact
-dyadic rationals (``Fraction(float)`` loses nothing; float16/32 → float64 is
-exact), the trusted :class:`~geomcheck.model.block.MLPBlock` folds γ and β
-exactly, and the float64 copies the fast search uses are filled straight from
-the tensors (never rounded back from Fractions).
+Every loader ends in :func:`block_from_arrays`: tensors become exact
+rationals (:mod:`geomcheck.io.tensors`: every float width including long
+double and bfloat16, integers of any width; complex/object refused), the
+trusted :class:`~geomcheck.model.block.MLPBlock` folds γ and β exactly, and the
+float64 copies the fast search uses are filled straight from the tensors when
+float64 holds them exactly (never rounded back from Fractions).
 
 Sources (heavy libraries are imported inside the functions that need them; a
 missing one raises :class:`~geomcheck.errors.MissingDependency` naming the
 extra ``models``):
 
 * a state dict in ``.safetensors`` or ``.npz`` — :func:`load_state_dict_block`,
-  with a known layout (``bert``, ``gpt2``) or explicit tensor names;
+  with a known layout (``bert``, ``gpt2``) or explicit tensor names; two
+  candidate layouts/prefixes are refused with the ``layout=``/``prefix=`` that choose;
+* a Hugging Face ``save_pretrained`` folder — :func:`load_hf_folder_spec`
+  (config.json, one or many safetensors shards; GPT-2 and BERT; LLaMA-family
+  and other gated layouts refused: gated MLP blocks are not supported yet);
 * Hugging Face ``transformers`` modules — :func:`block_from_hf` (GPT-2:
   ``h.i.ln_2`` → Conv1D ``mlp.c_fc`` (in, out) → ``mlp.c_proj``, ``gelu_new`` =
   GELU-tanh, ε = ``layer_norm_epsilon``; BERT, post-LN:
@@ -29,7 +34,6 @@ named vectors such as ``token:TEXT@POS`` can run the model it came from.
 
 from __future__ import annotations
 
-import json
 import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction

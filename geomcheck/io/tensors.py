@@ -164,19 +164,22 @@ def read_npz(path: str | Path) -> dict[str, Any]:
         raise InvalidInput(f"model file not found: {path}")
     out = {}
     try:
-        with np.load(path, allow_pickle=False) as data:
-            for key in data.files:
-                try:
-                    out[key] = data[key]
-                except ValueError as exc:
-                    raise ModelFormatError(f"{path}: array {key!r} cannot be read without pickle "
-                                           f"(object arrays are refused: {exc})") from None
-    except ModelFormatError:
-        raise
+        data = np.load(path, allow_pickle=False)
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError, RecursionError) as exc:
-        raise InvalidInput(f"{path}: not a readable .npz file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
-    if not isinstance(out, dict):  # np.load on a bare .npy inside a renamed file
-        raise InvalidInput(f"{path}: not an .npz archive")
+        raise InvalidInput(f"{path}: not a readable .npz file "
+                           f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):  # a bare .npy under an .npz name
+        raise InvalidInput(f"{path}: not an .npz archive (one .npy array; save with numpy.savez)")
+    with data:
+        for key in data.files:
+            try:
+                out[key] = data[key]
+            except ValueError as exc:
+                raise ModelFormatError(f"{path}: array {key!r} cannot be read without pickle "
+                                       f"(object arrays are refused: {str(exc).splitlines()[0]})") from None
+            except (OSError, EOFError, zipfile.BadZipFile, KeyError, RecursionError) as exc:
+                raise InvalidInput(f"{path}: array {key!r} is not readable "
+                                   f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
     return out
 
 
