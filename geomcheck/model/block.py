@@ -24,6 +24,7 @@ from geomcheck.exact.backend import matvec
 from geomcheck.exact.bulk import fold_rows
 from geomcheck.exact.signs import sign, sign_sqrt_combination
 from geomcheck.model.activations import Activation
+from geomcheck.model.derived import BlockData
 from geomcheck.model.norms import Normalization
 
 __all__ = ["MLPBlock", "FoldedBlock", "pattern_string"]
@@ -114,6 +115,11 @@ class MLPBlock:
     @property
     def d_out(self) -> int:
         return len(self.w_out)
+
+    @cached_property
+    def data(self) -> BlockData:
+        """The owner of everything derived from the weights (float views, integer rows, …)."""
+        return BlockData()
 
     @cached_property
     def folded(self) -> FoldedBlock:

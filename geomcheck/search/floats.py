@@ -9,14 +9,14 @@ exact folded computation, not a source of verdicts.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
 from geomcheck.model.block import MLPBlock
+from geomcheck.model.derived import FLOAT_ARRAYS
 
-__all__ = ["FloatArrays", "float_arrays", "forward", "activation_fn"]
+__all__ = ["FloatArrays", "float_arrays", "forward", "activation_fn", "to_float"]
 
 
 @dataclass(frozen=True)
@@ -32,34 +32,68 @@ class FloatArrays:
     abs_folded_w: np.ndarray
 
 
-_CACHE: "weakref.WeakKeyDictionary[MLPBlock, FloatArrays]" = weakref.WeakKeyDictionary()
+class _ProvidedArrays:
+    """Compatibility shim for loaders that wrote ``floats._CACHE[block] = FloatArrays(...)``:
+    the arrays go to the block's owner of derived data (``block.data.provide``)."""
+
+    def __setitem__(self, block: MLPBlock, arrays: "FloatArrays") -> None:
+        block.data.provide(FLOAT_ARRAYS, arrays)
+
+    def get(self, block: MLPBlock, default=None):
+        return block.data.get(FLOAT_ARRAYS, default)
+
+    def __contains__(self, block: MLPBlock) -> bool:
+        return FLOAT_ARRAYS in block.data
+
+
+_CACHE = _ProvidedArrays()
+
+
+def to_float(q) -> float:
+    """``q`` rounded to nearest float64; ±inf beyond the float range (``float()`` raises there).
+
+    The rounding error is at most ``2⁻⁵³·|q| + 2⁻¹⁰⁷⁵`` when the result is finite: relative in
+    the normal range, absolute below it (subnormals, and 0 for |q| under half the smallest
+    subnormal). Error bounds built on these values must carry both parts.
+    """
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
 
 
 def _matrix(rows) -> np.ndarray:
-    return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
+    return np.array([[to_float(v) for v in row] for row in rows], dtype=np.float64)
 
 
 def _vector(values) -> np.ndarray:
-    return np.array([float(v) for v in values], dtype=np.float64)
+    return np.array([to_float(v) for v in values], dtype=np.float64)
+
+
+def provide_float_arrays(block: MLPBlock, arrays: FloatArrays) -> None:
+    """Hand the block float64 copies a loader already has (the folded ones correctly rounded)."""
+    block.data.provide(FLOAT_ARRAYS, arrays)
 
 
 def float_arrays(block: MLPBlock) -> FloatArrays:
-    cached = _CACHE.get(block)
-    if cached is None:
-        f = block.folded
-        folded_w = _matrix(f.weights)
-        cached = FloatArrays(
-            w_in=_matrix(block.w_in),
-            b_in=_vector(block.b_in),
-            w_out=_matrix(block.w_out),
-            b_out=_vector(block.b_out),
-            gamma=_vector(block.norm.gamma) if block.norm.gamma is not None else np.ones(block.d),
-            beta=_vector(block.norm.beta) if block.norm.beta is not None else np.zeros(block.d),
-            folded_w=folded_w,
-            folded_b=_vector(f.bias),
-            abs_folded_w=np.abs(folded_w),
-        )
-        _CACHE[block] = cached
+    """The block's float64 copies (built once, kept by ``block.data``)."""
+    return block.data.cached(FLOAT_ARRAYS, lambda: _build_float_arrays(block))
+
+
+def _build_float_arrays(block: MLPBlock) -> FloatArrays:
+    f = block.folded
+    folded_w = _matrix(f.weights)
+    cached = FloatArrays(
+        w_in=_matrix(block.w_in),
+        b_in=_vector(block.b_in),
+        w_out=_matrix(block.w_out),
+        b_out=_vector(block.b_out),
+        gamma=_vector(block.norm.gamma) if block.norm.gamma is not None else np.ones(block.d),
+        beta=_vector(block.norm.beta) if block.norm.beta is not None else np.zeros(block.d),
+        folded_w=folded_w,
+        folded_b=_vector(f.bias),
+        abs_folded_w=np.abs(folded_w),
+    )
     return cached
 
 
