@@ -45,7 +45,6 @@ that end is opened, and the zero is listed in ``endpoint_zeros``.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property, cmp_to_key
@@ -613,17 +612,12 @@ def assemble_from_groups(
     return analysis
 
 
-_SINGLE_CACHE: "weakref.WeakKeyDictionary[MLPBlock, dict[int, bool]]" = weakref.WeakKeyDictionary()
-
-
 def _single_neuron_changes(block: MLPBlock, i: int) -> bool:
-    """``W_out[:, i] ≠ 0 and [w̃_i | b'_i] ≠ 0`` (exact; remembered per block and neuron)."""
-    cached = _SINGLE_CACHE.get(block)
-    if cached is None:
-        cached = _SINGLE_CACHE[block] = {}
+    """``W_out[:, i] ≠ 0 and [w̃_i | b'_i] ≠ 0`` (exact; remembered in the block's derived data)."""
+    cached = block.data.cached("paths.single_neuron_changes", dict)
     if i not in cached:
         f = block.folded
-        cached[i] = any(row[i] != 0 for row in block.w_out) and (f.bias[i] != 0 or any(w != 0 for w in f.weights[i]))
+        cached[i] = not block.output_is_zero(i) and (f.bias[i] != 0 or not f.row_is_zero(i))
     return cached[i]
 
 
@@ -636,8 +630,9 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
     if len(flipped) == 1:
         # one neuron: W_out[:, i]·[w̃_i | b'_i] is an outer product, zero iff a factor is zero
         return _single_neuron_changes(block, flipped[0][0])
-    for out_row in block.w_out:
-        active = [(i, s * out_row[i]) for i, s in flipped if out_row[i]]
+    columns = {i: block.w_out_column(i) for i, _ in flipped}
+    for r in range(block.d_out):
+        active = [(i, s * columns[i][r]) for i, s in flipped if columns[i][r]]
         if not active:
             continue
         for k in range(block.d + 1):

@@ -82,6 +82,9 @@ def filtered_signs_at_input(block: MLPBlock, x) -> FilteredSigns:
         absolute = 8 * _ETA * (d + root_d * (a.abs_folded_w.sum(axis=1) + np.abs(u_float).sum()) + 1)
         if radicand is not None:
             absolute = absolute + np.abs(a.folded_b) * _SQRT_ETA
+        # a fold done in float64 carries its own error beyond one rounding per entry
+        norm_u = float(np.sqrt(np.dot(u_float, u_float) * (1 + gamma_bound(d + 2)) + 4 * d * _ETA)) * (1 + 4 * 2.0**-53)
+        absolute = absolute + 2 * (root_d * a.folded_w_err * norm_u + a.folded_b_err * root_n)
         bounds = 2.0 * gamma_bound(d + 8) * magnitude + absolute + _UNDERFLOW_SLACK
     decided = np.abs(values) > bounds  # False for NaN and whenever an overflow made the bound inf
     signs = np.where(decided, np.sign(np.where(decided, values, 0.0)), 0).astype(int)

@@ -15,6 +15,7 @@ import numpy as np
 
 from geomcheck.model.block import MLPBlock
 from geomcheck.model.derived import FLOAT_ARRAYS
+from geomcheck.model.lazy import DyadicRows
 
 __all__ = ["FloatArrays", "float_arrays", "forward", "activation_fn", "to_float"]
 
@@ -27,9 +28,14 @@ class FloatArrays:
     b_out: np.ndarray
     gamma: np.ndarray
     beta: np.ndarray
-    folded_w: np.ndarray  # w̃ rows (P·W'·)  rounded to nearest float64
-    folded_b: np.ndarray  # b'
+    folded_w: np.ndarray  # w̃ rows (P·W'·): each entry within u·|x| + η of the exact one, plus folded_w_err
+    folded_b: np.ndarray  # b': each entry within u·|x| + η of the exact one, plus folded_b_err
     abs_folded_w: np.ndarray
+    # Rigorous bounds beyond one rounding per entry: zero when the floats are the exact values rounded
+    # once, positive when the fold was done in float64 from exact float weights (_fold_in_float).
+    # Class attributes, not fields, so that loaders building FloatArrays(**fields) need not know them.
+    folded_w_err = 0.0  # per row: ‖fl(w̃_i) − w̃_i‖₂ beyond u·|w̃_i| + η per entry
+    folded_b_err = 0.0  # per neuron: |fl(b'_i) − b'_i| beyond u·|b'_i| + η
 
 
 class _ProvidedArrays:
@@ -80,7 +86,71 @@ def float_arrays(block: MLPBlock) -> FloatArrays:
     return block.data.cached(FLOAT_ARRAYS, lambda: _build_float_arrays(block))
 
 
+_U = 2.0**-53
+_ETA = 2.0**-1074
+
+
+def _gamma(k: int) -> float:
+    return k * _U / (1 - k * _U)
+
+
+def _fold_in_float(block: MLPBlock, W: np.ndarray) -> FloatArrays:
+    """Float copies of a block whose ``w_in`` is an exact float array, folded in float64 with bounds.
+
+    ``w' = W ⊙ γ`` (one rounding each: error ≤ u·|w'| + η, plus |W|·(u|γ| + η) when γ itself is rounded),
+    the row mean ``m`` by a float sum (Higham: ≤ γ_{d+1}·Σ|w'|/d + 2η, plus the inputs' error),
+    ``w̃ = w' − m`` (one rounding). Beyond the one rounding per entry the filters assume, the rows
+    carry ``folded_w_err`` ≥ ‖extra error‖₂, and ``b' = W·β + b`` (float product) carries
+    ``folded_b_err`` ≥ γ_{d+2}·(|W|·|β| + |b|) + η·(Σ|W_ij| + 2d + 4). Doubled for safety.
+    """
+    n, d = W.shape
+    norm = block.norm
+    gamma = _vector(norm.gamma) if norm.gamma is not None else np.ones(d)
+    beta = _vector(norm.beta) if norm.beta is not None else np.zeros(d)
+    b_in = _vector(block.b_in)
+    abs_w = np.abs(W)
+    row_l1 = abs_w.sum(axis=1) * (1 + _gamma(d + 1)) + d * _ETA
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        wp = W * gamma if norm.gamma is not None else W
+        wp_l2 = np.sqrt(np.einsum("ij,ij->i", wp, wp) * (1 + _gamma(d + 2)) + 4 * d * _ETA) * (1 + 4 * _U)
+        # w' rounding beyond "u·|w̃| + η per entry": u·|w'| + η per entry, and |W|·(u|γ| + η) for a rounded γ
+        err = 2 * _U * wp_l2 + (row_l1 + 2 * d) * _ETA * 2 + 2 * _U * wp_l2
+        if norm.centers:
+            mean = wp.sum(axis=1) / d
+            wp_l1 = np.abs(wp).sum(axis=1) * (1 + _gamma(d + 1)) + d * _ETA
+            err_mean = 2 * _gamma(d + 2) * wp_l1 / d + 4 * _ETA + (2 * _U * wp_l1 + row_l1 * _ETA * 2 + 2 * d * _ETA) / d
+            folded_w = wp - mean[:, None]
+            err = err + np.sqrt(d) * (err_mean + _U * np.abs(mean) + 2 * _ETA)
+        else:
+            folded_w = wp
+        folded_w_err = 2 * err
+        if norm.beta is not None:
+            folded_b = W @ beta + b_in
+            folded_b_err = 2 * (_gamma(d + 2) * (abs_w @ np.abs(beta) + np.abs(b_in))
+                                + _ETA * (row_l1 + 2 * d + 4) + _U * abs_w @ np.abs(beta))
+        else:
+            folded_b = b_in
+            folded_b_err = 0.0
+    w_out = block.w_out.source if isinstance(block.w_out, DyadicRows) else _matrix(block.w_out)
+    arrays = FloatArrays(
+        w_in=W,
+        b_in=b_in,
+        w_out=np.asarray(w_out, dtype=np.float64),
+        b_out=_vector(block.b_out),
+        gamma=gamma,
+        beta=beta,
+        folded_w=folded_w,
+        folded_b=folded_b,
+        abs_folded_w=np.abs(folded_w),
+    )
+    object.__setattr__(arrays, "folded_w_err", folded_w_err)
+    object.__setattr__(arrays, "folded_b_err", folded_b_err)
+    return arrays
+
+
 def _build_float_arrays(block: MLPBlock) -> FloatArrays:
+    if isinstance(block.w_in, DyadicRows) and block.norm.exact_signs:
+        return _fold_in_float(block, np.asarray(block.w_in.source, dtype=np.float64))
     f = block.folded
     folded_w = _matrix(f.weights)
     cached = FloatArrays(

@@ -60,6 +60,7 @@ from geomcheck.geometry.paths import (
     prepare_path,
 )
 from geomcheck.model.block import MLPBlock
+from geomcheck.search.exactrows import exact_folded_bias, row_form
 from geomcheck.search.filter import gamma_bound
 from geomcheck.search.floats import float_arrays, to_float
 
@@ -70,122 +71,18 @@ _TINY = 2.0**-1000
 _SAFETY = 2.0
 
 
-def _float(q: Fraction) -> float:
-    return float(q)
-
-
 # ---------------------------------------------------------------------------
-# exact rows, cached per block: integer rows with one denominator per row
+# exact lines of the candidates (geomcheck.search.exactrows: integer rows, bulk exact products)
 # ---------------------------------------------------------------------------
-
-@dataclass
-class _IntegerRows:
-    rows: list  # per row: Python ints (numerators on the common denominator) or None until built
-    dens: list
-
-
-def _integer_rows(block: MLPBlock) -> _IntegerRows:
-    return block.data.cached("search.integer_rows", lambda: _IntegerRows([None] * block.n, [None] * block.n))
-
-
-def _row(cache: _IntegerRows, block: MLPBlock, i: int) -> tuple[list[int], int]:
-    if cache.rows[i] is None:
-        row = block.folded.weights[i]
-        den = math.lcm(*(w.denominator for w in row))
-        cache.rows[i] = [w.numerator * (den // w.denominator) for w in row]
-        cache.dens[i] = den
-    return cache.rows[i], cache.dens[i]
-
-
-_BATCH_THRESHOLD = 4096  # candidates × d above which the float64 digit product beats per-row integer dots
-# (per row the Python dots cost about 0.1 µs per multiply-add of long integers; the product's set-up
-# about 0.5 ms once the digits of the rows are cached)
-
-
-@dataclass
-class _Digits:
-    """The integer rows split into signed base-2^k digits, as one float64 matrix."""
-
-    k: int
-    count: int
-    matrix: np.ndarray  # (count·n) × d: block j holds digit j of every row
-
-
-def _digit_split(values: np.ndarray, k: int, count: int) -> np.ndarray:
-    """Signed digits of an integer object array: ``x = Σ_j out[j]·2^(k·j)``, ``|out[j]| < 2^k``."""
-    magnitude = np.abs(values)
-    negative = values < 0
-    mask = (1 << k) - 1
-    out = np.empty((count,) + values.shape, dtype=np.float64)
-    for j in range(count):
-        digit = ((magnitude >> (k * j)) & mask).astype(np.float64)
-        out[j] = np.where(negative, -digit, digit)
-    return out
-
-
-def _row_digits(block: MLPBlock, cache: _IntegerRows) -> _Digits:
-    """The integer rows as digits (built once per block).
-
-    With ``k = ⌊(52 − bitlength(d))/2⌋`` every digit product is below 2^(2k) and
-    every partial sum of d of them below ``d·2^(2k) < 2^52``: integers that float64
-    holds exactly, whatever order the matrix product adds them in.
-    """
-    return block.data.cached("search.row_digits", lambda: _build_row_digits(block, cache))
-
-
-def _build_row_digits(block: MLPBlock, cache: _IntegerRows) -> _Digits:
-    rows = np.array([_row(cache, block, i)[0] for i in range(block.n)], dtype=object).reshape(block.n, block.d)
-    k = (52 - block.d.bit_length()) // 2
-    bits = max(1, int(np.abs(rows).max()).bit_length()) if rows.size else 1
-    count = -(-bits // k)
-    matrix = _digit_split(rows, k, count).reshape(count * block.n, block.d)
-    return _Digits(k, count, matrix)
-
-
-def _batched_numerators(block: MLPBlock, cache: _IntegerRows, coef, neurons: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """``(row_i·u0_int, row_i·w_int)`` for the given neurons, exactly, by float64 digit products.
-
-    Rows and vectors are split into base-2^k digits (:func:`_row_digits`); one
-    product gives every digit-by-digit dot product exactly (each below 2^52),
-    and the integers are reassembled as ``Σ_{j,l} P_{jl}·2^(k(j+l))``.
-    """
-    digits = _row_digits(block, cache)
-    k, count, n = digits.k, digits.count, block.n
-    vectors = np.array([list(coef.u0_int), list(coef.w_int)], dtype=object)
-    vbits = max(1, int(np.abs(vectors).max()).bit_length())
-    vcount = -(-vbits // k)
-    v_digits = _digit_split(vectors, k, vcount)  # vcount × 2 × d
-    rhs = v_digits.reshape(vcount * 2, block.d).T  # d × (vcount·2)
-    idx = np.asarray(neurons, dtype=np.intp)
-    rows = (np.arange(count)[:, None] * n + idx[None, :]).ravel()
-    product = digits.matrix[rows] @ rhs  # (count·m) × (vcount·2), exact integers below 2^52
-    product = product.astype(np.int64).reshape(count, len(idx), vcount, 2)
-    total = np.zeros((len(idx), 2), dtype=object)
-    for j in range(count):
-        for l in range(vcount):
-            total += product[j, :, l, :].astype(object) * (1 << (k * (j + l)))
-    return {int(i): (int(a), int(b)) for i, (a, b) in zip(idx, total.tolist())}
-
 
 def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tuple[Fraction, Fraction]]:
-    """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached integer rows)."""
-    cache = _integer_rows(block)
-    ui, ud = coef.u0_int, coef.u0_den
-    wi, wd = coef.w_int, coef.w_den
-    bias = block.folded.bias
+    """Exact ``(α_i, β_i)`` for the given neurons (no norm: α includes the bias)."""
+    form = row_form(block)
+    products = form.dots([(coef.u0_int, coef.u0_den), (coef.w_int, coef.w_den)], [int(i) for i in neurons])
+    bias = exact_folded_bias(block) if not coef.scales else None
     out = {}
-    if len(neurons) * block.d > _BATCH_THRESHOLD:
-        numerators = _batched_numerators(block, cache, coef, neurons)
-    else:
-        numerators = {}
-        for i in neurons:
-            row, _ = _row(cache, block, int(i))
-            numerators[int(i)] = (sum(map(int.__mul__, row, ui)), sum(map(int.__mul__, row, wi)))
-    for i, (na, nb) in numerators.items():
-        den = cache.dens[i]
-        alpha = Fraction(na, den * ud)
-        beta = Fraction(nb, den * wd)
-        if not coef.scales:
+    for i, (alpha, beta) in products.items():
+        if bias is not None:
             alpha += bias[i]
         out[i] = (alpha, beta)
     return out
@@ -276,14 +173,15 @@ def _candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarra
     rows = _row_norms(block)
     norm_u0, norm_w = _upper_norm(u0), _upper_norm(w)
     root_d = math.sqrt(d)
-    r_alpha = k * rows * norm_u0 + 2 * _ETA * (root_d * (rows + norm_u0) + d + 1) + _TINY
-    r_beta = k * rows * norm_w + 2 * _ETA * (root_d * (rows + norm_w) + d + 1) + _TINY
+    # a fold done in float64 carries its own per-row error beyond one rounding per entry (folded_w_err)
+    r_alpha = k * rows * norm_u0 + a.folded_w_err * norm_u0 + 2 * _ETA * (root_d * (rows + norm_u0) + d + 1) + _TINY
+    r_beta = k * rows * norm_w + a.folded_w_err * norm_w + 2 * _ETA * (root_d * (rows + norm_w) + d + 1) + _TINY
     if not coef.scales:
-        alpha, r_alpha = _mr_add(alpha, r_alpha, a.folded_b, k * np.abs(a.folded_b) + _ETA)
+        alpha, r_alpha = _mr_add(alpha, r_alpha, a.folded_b, k * np.abs(a.folded_b) + a.folded_b_err + _ETA)
         tau, r_tau = np.zeros(n), np.zeros(n)
     else:
         tau = -a.folded_b / root_d
-        r_tau = 4 * _U * np.abs(tau) + 2 * _ETA
+        r_tau = 4 * _U * np.abs(tau) + a.folded_b_err / root_d * (1 + 4 * _U) + 2 * _ETA
 
     def divide_by_root(m, r, N: Fraction):
         """Enclosure of ``[m ± r]/√N`` for the exact N > 0 (_UNKNOWN when √N has no float lower bound)."""
@@ -389,7 +287,7 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     candidate, constant_sign = candidate_neurons(block, spec, coef)
     cand = [int(i) for i in np.flatnonzero(candidate)]
     lines = exact_lines(block, coef, cand)
-    bias = block.folded.bias
+    bias = exact_folded_bias(block)
     zeros = {}
     located = []  # (float value, rigorous error, root, neuron)
     scaled = _ScaledPath(coef) if coef.scales else None
