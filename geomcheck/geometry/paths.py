@@ -24,10 +24,19 @@ is region-constant — the cancellation the essay's claim rests on, visible in
 :attr:`PathAnalysis.polynomials`. At ε > 0, ``λ*² = b'²·dε/(d·β² − b'²·n₂)``
 is rational and the critical squared centred norm is ``r² = λ*²·n₂``.
 
-Ordering is exact: equal crossings of different neurons (simultaneous flips)
-are *one* crossing listing all of them; a double root without a sign change
-(a touching zero) is still a crossing (with ``map_changes`` false when the
-patterns on both sides agree). Between crossings the sign of each neuron is
+**What a crossing is (the one definition, used by every front-end).** A
+crossing is a λ in the open domain where at least one neuron's pre-activation
+is exactly 0; its ``neurons`` are all neurons vanishing there. So a path is
+region-constant (one sign pattern at every point, DESIGN §1) iff it has no
+crossing. A double root without a sign change (a *touching* zero: the path
+touches neuron i's boundary and comes back) is a crossing — the touching
+point has a pattern with a 0 — but no neuron flips there:
+:attr:`PathAnalysis.flips` lists, per crossing, the neurons whose sign
+differs between the segments on either side, and ``map_changes`` is false
+when the patterns on both sides agree. Counts of *sign changes* (the study's
+"gate-sign changes") are ``sum(len(f) for f in analysis.flips)``, not the
+number of crossings. Ordering is exact: equal crossings of different neurons
+(simultaneous flips) are *one* crossing listing all of them. Between crossings the sign of each neuron is
 constant (t_i is continuous and N > 0 on the domain), which is how patterns
 are built: one exact sign evaluation per neuron and stretch between its own
 zeros.
@@ -364,6 +373,21 @@ class PathAnalysis:
     @property
     def status(self) -> str:
         return "proved" if not self.crossings else "refuted"
+
+    @property
+    def flips(self) -> list[tuple[int, ...]]:
+        """Per crossing, the neurons whose sign differs between the segments on either side.
+
+        A touching zero (double root) is a crossing whose neuron does not flip; a
+        neuron that goes + → 0 → − … is not possible between two segments, since
+        segment patterns hold at interior points (no 0 unless the neuron is 0 on
+        the whole segment).
+        """
+        out = []
+        for k, crossing in enumerate(self.crossings):
+            before, after = self.segments[k].pattern, self.segments[k + 1].pattern
+            out.append(tuple(i for i in crossing.neurons if before[i] != after[i]))
+        return out
 
     @property
     def is_ray(self) -> bool:
