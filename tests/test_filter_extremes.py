@@ -153,3 +153,24 @@ def test_scaled_weights_agree_with_exact(weight_exp, bias_exp, eps):
             assert_identical(analyse_path(block, spec), analyse_path_fast(block, spec))
         x = tuple(F(c) * F(2) ** -1060 for c in v)
         assert filtered_signs_at_input(block, x).signs == block.signs_at_input(x)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(st.integers(-1100, 1100), st.integers(-1100, 1100), st.integers(-1200, 1100), st.data())
+def test_slope_sign_filter_equals_exact_across_float_range(weight_exp, bias_exp, direction_exp, data):
+    """The ray-constancy filter behind --fraction (signs of w_i·v) at the float64 limits."""
+    from geomcheck.search.counterexample import _slope_signs, ray_is_constant
+
+    base = load_model("toy:random?d=4&n=12&seed=5&norm=none")
+    block = MLPBlock(tuple(tuple(w * F(2) ** weight_exp for w in row) for row in base.w_in),
+                     tuple(b * F(2) ** bias_exp for b in base.b_in), base.w_out, base.b_out,
+                     make_normalization("none"), base.activation, name="scaled random")
+    directions = [data.draw(scaled_vectors(4, direction_exp)) for _ in range(3)]
+    directions = [v for v in directions if any(v)]
+    assume(directions)
+    signs = _slope_signs(block, directions)
+    for k, v in enumerate(directions):
+        exact = [(s > 0) - (s < 0) for s in (sum((w * c for w, c in zip(row, v)), F(0)) for row in block.w_in)]
+        assert list(signs[:, k]) == exact
+        crosses = any(e * ((b > 0) - (b < 0)) < 0 for e, b in zip(exact, block.b_in))
+        assert ray_is_constant(block, v) == (not crosses)

@@ -308,17 +308,23 @@ def _slope_signs(block: MLPBlock, directions: Sequence[Sequence[Fraction]]):
     import numpy as np
 
     from geomcheck.search.filter import gamma_bound
-    from geomcheck.search.floats import float_arrays
+    from geomcheck.search.floats import float_arrays, to_float
 
     arrays = float_arrays(block)
     w = arrays.w_in
-    vf = np.array([[float(c) for c in v] for v in directions], dtype=np.float64).T   # d × N
-    # a column is filtered only if its direction is exactly a float vector (else the bound does not apply)
-    float_exact = np.array([all(Fraction(float(c)) == c for c in v) for v in directions])
-    values = w @ vf
-    bounds = 2.0 * gamma_bound(block.d + 2) * (np.abs(w) @ np.abs(vf)) + 2.0**-900
-    signs = np.sign(values).astype(np.int64)
-    undecided = (np.abs(values) <= bounds) | ~float_exact[None, :]
+    # a column is filtered only if its direction is exactly a float vector (else the bound does not apply);
+    # to_float gives ±inf beyond range, which the bound below never decides
+    vf = np.array([[to_float(c) for c in v] for v in directions], dtype=np.float64).T   # d × N
+    float_exact = np.array([all(math.isfinite(f) and Fraction(f) == c for f, c in zip(vf[:, k], v))
+                            for k, v in enumerate(directions)], dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        values = w @ vf
+        # Higham's bound plus absolute parts (η = 2⁻¹⁰⁷⁴): d products that may underflow, and the
+        # rounding of W's entries (u·|W_ij| + η each) against |v|
+        bounds = (2.0 * gamma_bound(block.d + 2) * (np.abs(w) @ np.abs(vf))
+                  + 4 * 2.0**-1074 * (block.d + np.abs(vf).sum(axis=0)) + 2.0**-900)
+    signs = np.sign(np.where(np.isfinite(values), values, 0.0)).astype(np.int64)
+    undecided = ~(np.abs(values) > bounds) | ~float_exact[None, :]  # NaN/inf: undecided
     columns = [int(k) for k in np.flatnonzero(undecided.any(axis=0))]
     for k, slopes in zip(columns, exact_slopes(block, [directions[k] for k in columns])):
         for i in np.flatnonzero(undecided[:, k]):
