@@ -25,7 +25,7 @@ from geomcheck.exact.bulk import fold_rows
 from geomcheck.exact.signs import sign, sign_sqrt_combination
 from geomcheck.model.activations import Activation
 from geomcheck.model.derived import BlockData
-from geomcheck.model.lazy import DyadicRows, LazyFoldedBias, LazyFoldedRows
+from geomcheck.model.lazy import DyadicRows, LazyFoldedBias, LazyFoldedRows, RationalRows
 from geomcheck.model.norms import Normalization
 
 __all__ = ["MLPBlock", "FoldedBlock", "pattern_string"]
@@ -157,11 +157,14 @@ class MLPBlock:
     @cached_property
     def folded(self) -> FoldedBlock:
         """γ, β folded into ``W', b'``, then rows centred when the norm centres."""
-        if isinstance(self.w_in, DyadicRows):
-            # float weights: fold row by row when a row is read (geomcheck.model.lazy), same rationals
+        if self.norm.exact_signs:
+            # fold row by row when a row is read (geomcheck.model.lazy): the same rationals as below,
+            # and a command that needs a few rows exactly never folds the others
+            rows = self.w_in if isinstance(self.w_in, DyadicRows) else self.data.cached("model.rational_rows",
+                                                                                         lambda: RationalRows(self.w_in))
             try:
-                weights = LazyFoldedRows(self.w_in, self.norm.gamma, self.norm.centers)
-                bias = (LazyFoldedBias(self.w_in, self.b_in, self.norm.beta) if self.norm.beta is not None
+                weights = LazyFoldedRows(rows, self.norm.gamma, self.norm.centers)
+                bias = (LazyFoldedBias(rows, self.b_in, self.norm.beta) if self.norm.beta is not None
                         else tuple(self.b_in))
                 return FoldedBlock(weights, bias, self.norm.centers, self.norm.scales, self.norm.eps)
             except ValueError:  # γ or β with an enormous common denominator: fold eagerly below

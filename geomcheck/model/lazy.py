@@ -15,11 +15,12 @@ Standard library only: the source is any object with ``shape`` and whose rows
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-__all__ = ["DyadicRows", "LazyFoldedRows", "LazyFoldedBias", "exact_float_rows"]
+__all__ = ["DyadicRows", "RationalRows", "LazyFoldedRows", "LazyFoldedBias", "exact_float_rows", "rational_integer_row"]
 
 
 def _floats(row: Any) -> list[float]:
@@ -27,10 +28,41 @@ def _floats(row: Any) -> list[float]:
 
 
 def _integers(values: list[float]) -> tuple[list[int], int]:
-    """Floats ``x_j`` as integers ``a_j`` over one power of two: ``x_j = a_j / 2^k``."""
+    """Floats ``x_j`` as integers ``a_j`` over one power of two ``L = 2^k``: ``x_j = a_j / L``."""
     ratios = [v.as_integer_ratio() for v in values]
     k = max(den for _, den in ratios).bit_length() - 1
-    return [num << (k - (den.bit_length() - 1)) for num, den in ratios], k
+    return [num << (k - (den.bit_length() - 1)) for num, den in ratios], 1 << k
+
+
+def rational_integer_row(row) -> tuple[list[int], int]:
+    """Rationals ``x_j`` as integers ``a_j`` over their lcm denominator L: ``x_j = a_j / L``."""
+    den = 1
+    for q in row:
+        if den % q.denominator:
+            den = den * q.denominator // math.gcd(den, q.denominator)
+    return [q.numerator * (den // q.denominator) for q in row], den
+
+
+class RationalRows(Sequence):
+    """A matrix given as rows of Fractions, with each row's integer form (over its lcm) built once."""
+
+    __slots__ = ("rows", "_ints")
+
+    def __init__(self, rows):
+        self.rows = rows
+        self._ints: list = [None] * len(rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i):
+        return self.rows[i]
+
+    def integer_row(self, i: int) -> tuple[list[int], int]:
+        cached = self._ints[i]
+        if cached is None:
+            cached = self._ints[i] = rational_integer_row(self.rows[i])
+        return cached
 
 
 class DyadicRows(Sequence):
@@ -93,7 +125,7 @@ class DyadicRows(Sequence):
             return not any(self.column_floats(j))
 
     def integer_row(self, i: int) -> tuple[list[int], int]:
-        """Row i as integers over ``2^k``: ``(a, k)`` with ``row_j = a_j / 2^k`` (built once)."""
+        """Row i as integers over a power of two: ``(a, L)`` with ``row_j = a_j / L`` (built once)."""
         cached = self._ints[i]
         if cached is None:
             cached = self._ints[i] = _integers(_floats(self.source[i]))
@@ -123,15 +155,16 @@ def _vector_integers(values, ) -> tuple[list[int], int] | None:
 
 
 class LazyFoldedRows(Sequence):
-    """The rows ``w̃_i = P·(w_i ⊙ γ)`` of a :class:`DyadicRows` ``W``, each computed on first read.
+    """The rows ``w̃_i = P·(w_i ⊙ γ)`` of ``W`` (:class:`DyadicRows` or :class:`RationalRows`),
+    each computed on first read.
 
-    With ``w_i = a_i/2^k`` and ``γ = G/L``: ``w'_ij = a_ij·G_j/(2^k·L)`` and, centred,
-    ``w̃_ij = (d·a_ij·G_j − Σ_l a_il·G_l)/(d·2^k·L)``: integer arithmetic, one Fraction per entry.
+    With ``w_i = a_i/M`` and ``γ = G/L``: ``w'_ij = a_ij·G_j/(M·L)`` and, centred,
+    ``w̃_ij = (d·a_ij·G_j − Σ_l a_il·G_l)/(d·M·L)``: integer arithmetic, one Fraction per entry.
     """
 
     __slots__ = ("matrix", "gamma", "center", "_rows")
 
-    def __init__(self, matrix: DyadicRows, gamma, center: bool):
+    def __init__(self, matrix, gamma, center: bool):
         self.matrix = matrix
         self.gamma = None if gamma is None else _vector_integers(gamma)
         if gamma is not None and self.gamma is None:
@@ -165,8 +198,7 @@ class LazyFoldedRows(Sequence):
         return all(v == first for v in a)
 
     def _fold(self, i: int) -> tuple[Fraction, ...]:
-        a, k = self.matrix.integer_row(i)
-        den = 1 << k
+        a, den = self.matrix.integer_row(i)
         if self.gamma is not None:
             g, lg = self.gamma
             a = [x * y for x, y in zip(a, g)]
@@ -186,11 +218,11 @@ class LazyFoldedRows(Sequence):
 
 
 class LazyFoldedBias(Sequence):
-    """``b'_i = b_i + w_i·β`` for a :class:`DyadicRows` ``W``, each entry on first read."""
+    """``b'_i = b_i + w_i·β`` for ``W`` (:class:`DyadicRows` or :class:`RationalRows`), each entry on first read."""
 
     __slots__ = ("matrix", "bias", "beta", "_values")
 
-    def __init__(self, matrix: DyadicRows, bias, beta):
+    def __init__(self, matrix, bias, beta):
         self.matrix = matrix
         self.bias = tuple(bias)
         self.beta = _vector_integers(beta)
@@ -208,9 +240,9 @@ class LazyFoldedBias(Sequence):
             i += len(self)
         value = self._values[i]
         if value is None:
-            a, k = self.matrix.integer_row(i)
+            a, den = self.matrix.integer_row(i)
             bnum, lb = self.beta
-            value = self._values[i] = self.bias[i] + Fraction(sum(map(int.__mul__, a, bnum)), lb << k)
+            value = self._values[i] = self.bias[i] + Fraction(sum(map(int.__mul__, a, bnum)), lb * den)
         return value
 
     def __eq__(self, other) -> bool:

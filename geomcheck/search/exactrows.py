@@ -29,7 +29,7 @@ import numpy as np
 
 from geomcheck.exact.bulk import common_denominator
 from geomcheck.model.block import MLPBlock
-from geomcheck.model.lazy import DyadicRows
+from geomcheck.model.lazy import DyadicRows, RationalRows
 
 __all__ = ["RowForm", "row_form", "exact_folded_bias"]
 
@@ -176,8 +176,8 @@ class _DyadicRows(RowForm):
         return [a * b for a, b in zip(ints, g)], den * lg
 
     def integer_row(self, i: int) -> tuple[list[int], Fraction]:
-        a, k = self.block.w_in.integer_row(i)  # row = a / 2^k (stdlib, exact)
-        return a, Fraction(1, 1 << k)
+        a, den = self.block.w_in.integer_row(i)  # row = a / 2^k (stdlib, exact)
+        return a, Fraction(1, den)
 
     def _exponents_of_rows(self) -> np.ndarray:
         """``E_i``: the exponent of the unit in the last place of row i's smallest nonzero entry.
@@ -232,18 +232,44 @@ class _DyadicRows(RowForm):
         return count, out.reshape(count * m, self.d)
 
 
+class _RationalRows(RowForm):
+    """Rows of ``w_in`` given as Fractions (unfolded, over per-row lcm denominators); vectors carry γ.
+
+    The digit matrix of all rows is built once (integer toys and exchange files have small integers)."""
+
+    def __init__(self, block: MLPBlock, gamma: tuple[list[int], int] | None):
+        super().__init__(block)
+        self.gamma = gamma
+        self.rows = block.data.cached("model.rational_rows", lambda: RationalRows(block.w_in))
+
+    transform = _DyadicRows.transform
+
+    def integer_row(self, i: int) -> tuple[list[int], Fraction]:
+        a, den = self.rows.integer_row(i)
+        return a, Fraction(1, den)
+
+    def row_scales(self) -> list[Fraction]:
+        return [self.integer_row(i)[1] for i in range(self.n)]
+
+    build_digits = _FoldedRows.build_digits
+
+
 def row_form(block: MLPBlock) -> RowForm:
     """The block's exact row form (kept in ``block.data``)."""
     return block.data.cached("search.row_form", lambda: _make_row_form(block))
 
 
 def _make_row_form(block: MLPBlock) -> RowForm:
-    if isinstance(block.w_in, DyadicRows) and block.norm.exact_signs:
+    """Unfolded rows with γ carried by the vectors (dyadic or rational rows); the folded rows
+    themselves only when γ has no usable common denominator or the norm is not exact (DyT)."""
+    if block.norm.exact_signs:
         gamma = None
         if block.norm.gamma is not None:
             gamma = common_denominator(block.norm.gamma)
         if block.norm.gamma is None or gamma is not None:
-            return _DyadicRows(block, gamma)
+            if isinstance(block.w_in, DyadicRows):
+                return _DyadicRows(block, gamma)
+            return _RationalRows(block, gamma)
     return _FoldedRows(block)
 
 
@@ -255,7 +281,7 @@ def exact_folded_bias(block: MLPBlock) -> Sequence[Fraction]:
 def _folded_bias(block: MLPBlock) -> Sequence[Fraction]:
     form = row_form(block)
     beta = block.norm.beta
-    if not isinstance(form, _DyadicRows) or beta is None:
+    if not isinstance(form, (_DyadicRows, _RationalRows)) or beta is None:
         return block.folded.bias
     ints, den = _integer_vector(beta)
     # w_i·β: the rows are unfolded, so the vector must not carry γ here

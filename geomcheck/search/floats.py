@@ -68,8 +68,36 @@ def to_float(q) -> float:
         return math.inf if q > 0 else -math.inf
 
 
+_EXACT_INT = 2**53
+
+
 def _matrix(rows) -> np.ndarray:
+    """Rows of rationals, each rounded to nearest (as :func:`to_float`).
+
+    Fast route: when every numerator and denominator is below 2⁵³ they are exact
+    float64s and one IEEE division per entry is correctly rounded, the same value
+    as ``float(Fraction)``; otherwise entry by entry.
+    """
+    rows = list(rows)
+    try:
+        nums = np.array([[q.numerator for q in row] for row in rows], dtype=np.int64)
+        dens = np.array([[q.denominator for q in row] for row in rows], dtype=np.int64)
+    except (OverflowError, AttributeError, TypeError):
+        nums = dens = None
+    if nums is not None and nums.size and np.abs(nums).max() < _EXACT_INT and dens.max() < _EXACT_INT:
+        return nums.astype(np.float64) / dens.astype(np.float64)
     return np.array([[to_float(v) for v in row] for row in rows], dtype=np.float64)
+
+
+def _all_dyadic(rows) -> bool:
+    """Every entry's denominator a power of two below 2^1074 and numerator within float precision? Cheap test:
+    power-of-two denominators and small numerators mean the float is the exact value."""
+    for row in rows:
+        for q in row:
+            den = q.denominator
+            if den & (den - 1) or abs(q.numerator) >= 2**53 or den > 2**1022:
+                return False
+    return True
 
 
 def _vector(values) -> np.ndarray:
@@ -94,7 +122,7 @@ def _gamma(k: int) -> float:
     return k * _U / (1 - k * _U)
 
 
-def _fold_in_float(block: MLPBlock, W: np.ndarray) -> FloatArrays:
+def _fold_in_float(block: MLPBlock, W: np.ndarray, w_exact: bool = True) -> FloatArrays:
     """Float copies of a block whose ``w_in`` is an exact float array, folded in float64 with bounds.
 
     ``w' = W ⊙ γ`` (one rounding each: error ≤ u·|w'| + η, plus |W|·(u|γ| + η) when γ itself is rounded),
@@ -115,10 +143,14 @@ def _fold_in_float(block: MLPBlock, W: np.ndarray) -> FloatArrays:
         wp_l2 = np.sqrt(np.einsum("ij,ij->i", wp, wp) * (1 + _gamma(d + 2)) + 4 * d * _ETA) * (1 + 4 * _U)
         # w' rounding beyond "u·|w̃| + η per entry": u·|w'| + η per entry, and |W|·(u|γ| + η) for a rounded γ
         err = 2 * _U * wp_l2 + (row_l1 + 2 * d) * _ETA * 2 + 2 * _U * wp_l2
+        if not w_exact:  # W itself rounded from rationals: u·|W_ij| + η more per entry, times |γ_j|
+            err = err + 2 * _U * wp_l2 + 2 * _ETA * (row_l1 + d) * (1 + float(np.abs(gamma).max()))
         if norm.centers:
             mean = wp.sum(axis=1) / d
             wp_l1 = np.abs(wp).sum(axis=1) * (1 + _gamma(d + 1)) + d * _ETA
             err_mean = 2 * _gamma(d + 2) * wp_l1 / d + 4 * _ETA + (2 * _U * wp_l1 + row_l1 * _ETA * 2 + 2 * d * _ETA) / d
+            if not w_exact:
+                err_mean = err_mean + (2 * _U * wp_l1 + 2 * _ETA * (row_l1 + d) * (1 + float(np.abs(gamma).max()))) / d
             folded_w = wp - mean[:, None]
             err = err + np.sqrt(d) * (err_mean + _U * np.abs(mean) + 2 * _ETA)
         else:
@@ -127,7 +159,7 @@ def _fold_in_float(block: MLPBlock, W: np.ndarray) -> FloatArrays:
         if norm.beta is not None:
             folded_b = W @ beta + b_in
             folded_b_err = 2 * (_gamma(d + 2) * (abs_w @ np.abs(beta) + np.abs(b_in))
-                                + _ETA * (row_l1 + 2 * d + 4) + _U * abs_w @ np.abs(beta))
+                                + _ETA * (row_l1 + 2 * d + 4 + 2 * np.abs(beta).sum()) + _U * abs_w @ np.abs(beta))
         else:
             folded_b = b_in
             folded_b_err = 0.0
@@ -151,6 +183,11 @@ def _fold_in_float(block: MLPBlock, W: np.ndarray) -> FloatArrays:
 def _build_float_arrays(block: MLPBlock) -> FloatArrays:
     if isinstance(block.w_in, DyadicRows) and block.norm.exact_signs:
         return _fold_in_float(block, np.asarray(block.w_in.source, dtype=np.float64))
+    if block.norm.exact_signs:
+        # rational weights: round W once (fast route in _matrix), fold in float with the bounds above
+        W = _matrix(block.w_in)
+        exact = bool(np.isfinite(W).all()) and _all_dyadic(block.w_in)
+        return _fold_in_float(block, W, w_exact=exact)
     f = block.folded
     folded_w = _matrix(f.weights)
     cached = FloatArrays(
