@@ -1,6 +1,6 @@
 """Benchmark of the path engines on a GPT-2-sized random layer (run on demand, not in tests).
 
-    python bench/bench_paths.py [--d 768] [--n 3072] [--paths 1000] [--samples 10000]
+    python bench/bench_paths.py [--d 768] [--n 3072] [--paths 1000] [--samples 10000] [--eager]
 
 One superposition path x + λ·v (λ ∈ [0, ∞)) and one short arc through a random
 LayerNorm layer (ε = 1e-5, float64 weights normal/√d read exactly):
@@ -9,6 +9,12 @@ exact-with-filter (analyse_path_fast) vs float-only roots vs dense sampling at
 paths batched (analyse_paths_batch) as paths/s and as a fraction of the
 measured rate of one matrix product of the same shapes. Prints a table and a
 final JSON line.
+
+The block is built the way loaders build real layers, ``MLPBlock.from_float_arrays``
+(the float arrays are the exact weights; Fractions only where read), or with
+``--eager`` from a Fraction per weight (the first release's way). ``setup_s`` is the
+block plus its float copies; ``cold_over_warm`` is the first path's time after the
+block was built over the same path's best warm time.
 """
 
 from __future__ import annotations
