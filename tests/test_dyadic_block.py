@@ -102,3 +102,18 @@ def test_extreme_exponents_in_one_row_fall_back_to_exact_rows():
             except PathThroughUndefined:
                 continue
             assert_identical(reference, analyse_path_fast(block, path))
+
+
+def test_blocks_pickle_without_their_derived_data():
+    """A block sent to another process (Dask scans) travels with its weights; derived data is rebuilt."""
+    import pickle
+
+    lazy, eager, rng = _pair("layernorm", 1e-5, 6, 20, 11)
+    x = tuple(F(v) for v in rng.normal(size=6).tolist())
+    v = tuple(F(v) for v in rng.normal(size=6).tolist())
+    path = PathSpec.superposition(x, v)
+    for block in (lazy, eager):
+        before = analyse_path_fast(block, path)  # fills block.data
+        copy = pickle.loads(pickle.dumps(block))
+        assert "float_arrays" not in copy.data
+        assert_identical(before, analyse_path_fast(copy, path))

@@ -32,6 +32,11 @@ class BlockData:
         self._items: dict[str, Any] = {}
         self._lock = threading.RLock()
 
+    def __reduce__(self):
+        # derived data is rebuilt where it is needed: a pickled block (e.g. sent to a Dask worker)
+        # travels with its weights only
+        return (BlockData, ())
+
     def cached(self, name: str, build: Callable[[], Any]) -> Any:
         """The item ``name``, calling ``build()`` the first time."""
         try:

@@ -108,11 +108,13 @@ class RowForm:
         if numerators is not None:
             scales = self.row_scales()
             for i, nums in numerators.items():
-                out[i] = [Fraction(num, 1) * scales[i] / den for num, (_, den) in zip(nums, moved)]
+                scale = scales[i]  # one normalization per value: (num·s_num)/(s_den·den)
+                out[i] = [Fraction(num * scale.numerator, scale.denominator * den) for num, (_, den) in zip(nums, moved)]
             return out
         for i in neurons:
             row, scale = self.integer_row(int(i))
-            out[int(i)] = [Fraction(sum(map(int.__mul__, row, v)), 1) * scale / den for v, den in moved]
+            out[int(i)] = [Fraction(sum(map(int.__mul__, row, v)) * scale.numerator, scale.denominator * den)
+                           for v, den in moved]
         return out
 
     def _bulk(self, vectors: list[list[int]], neurons: Sequence[int]) -> dict[int, list[int]] | None:
