@@ -145,55 +145,22 @@ def block_from_arrays(
     eps_q = eps if isinstance(eps, Fraction) else parse_rational(repr(eps) if isinstance(eps, float) else eps, "eps")
     if eps_q < 0:
         raise ModelFormatError(f"eps: {eps_q} is negative (a normalization's ε is ≥ 0)")
-    block = MLPBlock(
-        w_in=exact_values(arrays["w_in"], "w_in"),
-        b_in=exact_values(arrays["b_in"], "b_in"),
-        w_out=exact_values(arrays["w_out"], "w_out"),
-        b_out=exact_values(arrays["b_out"], "b_out"),
-        norm=make_normalization(norm, eps_q, None if g is None else exact_values(g, "gamma"),
-                                None if b is None else exact_values(b, "beta")),
-        activation=get_activation(activation),
-        name=name,
-    )
-    # the fast search may start from the tensors only where float64 holds them exactly
+    normalization = make_normalization(norm, eps_q, None if g is None else exact_values(g, "gamma"),
+                                       None if b is None else exact_values(b, "beta"))
+    # float64 holds the tensors exactly (every float32/float16/bf16, and wider types whose values
+    # happen to fit): the block keeps the arrays and reads rows exactly on demand; otherwise
+    # (long double, integers beyond 2^53) every value becomes its exact rational here.
     copies = {key: float64_copy(arr) for key, arr in arrays.items()}
-    g64 = None if g is None else float64_copy(g)
-    b64 = None if b is None else float64_copy(b)
-    if all(v is not None for v in copies.values()) and (g is None) == (g64 is None) and (b is None) == (b64 is None):
-        _prime_float_cache(block, copies, g64, b64)
+    if all(v is not None for v in copies.values()):
+        block = MLPBlock.from_float_arrays(copies["w_in"], copies["b_in"], copies["w_out"], copies["b_out"],
+                                           norm=normalization, activation=get_activation(activation), name=name)
+    else:
+        block = MLPBlock(w_in=exact_values(arrays["w_in"], "w_in"), b_in=exact_values(arrays["b_in"], "b_in"),
+                         w_out=exact_values(arrays["w_out"], "w_out"), b_out=exact_values(arrays["b_out"], "b_out"),
+                         norm=normalization, activation=get_activation(activation), name=name)
     if source is not None:
         _SOURCES[block] = source
     return block
-
-
-def _prime_float_cache(block: MLPBlock, arrays: dict, gamma, beta) -> None:
-    """Fill geomcheck.search.floats' cache from the tensors (exact float64 copies).
-
-    The folded float weights are the exact folded rationals rounded once
-    (``float(Fraction)`` is correctly rounded), which the float filter's
-    error bound assumes.
-    """
-    import numpy as np
-
-    from geomcheck.search import floats
-
-    f = block.folded
-    folded_w = np.array([list(map(float, row)) for row in f.weights], dtype=np.float64)
-    fields = dict(
-        w_in=arrays["w_in"],
-        b_in=arrays["b_in"],
-        w_out=arrays["w_out"],
-        b_out=arrays["b_out"],
-        gamma=gamma if gamma is not None else np.ones(block.d),
-        beta=beta if beta is not None else np.zeros(block.d),
-        folded_w=folded_w,
-        folded_b=np.array(list(map(float, f.bias)), dtype=np.float64),
-        abs_folded_w=np.abs(folded_w),
-    )
-    known = set(getattr(floats.FloatArrays, "__dataclass_fields__", {}))
-    if not set(fields) >= known:  # the float module grew fields: let it build them itself
-        return
-    floats._CACHE[block] = floats.FloatArrays(**{k: v for k, v in fields.items() if k in known})
 
 
 # ---------------------------------------------------------------------------
