@@ -60,23 +60,36 @@ kind ``circle-regions`` (dim S = 1: LayerNorm d = 3 or RMSNorm d = 2)::
 
 from __future__ import annotations
 
+import itertools
+import math
 from fractions import Fraction
 
-from geomcheck.checker.core import (CheckedModel, Rejected, rational, rational_vector, register, require, sign,
-                                    sign_sqrt_combination)
+from geomcheck.checker.arith import dot as _dot, rank, show, sign, solve, sign_surd, sign_surds
+from geomcheck.checker.core import CheckedModel, Rejected, fields, register, require
 
 ZERO = Fraction(0)
 
 
-def _dot(a, b):
-    return sum((x * y for x, y in zip(a, b)), ZERO)
-
-
-def _pattern(cert: dict, model: CheckedModel) -> str:
-    pattern = cert["claim"]["pattern"]
-    require(isinstance(pattern, str) and len(pattern) == model.n and set(pattern) <= set("+-*"),
+def _pattern(claim, model: CheckedModel, keys=("pattern", "on")) -> str:
+    fields(claim, "claim", keys)
+    pattern = claim["pattern"]
+    require(type(pattern) is str and len(pattern) == model.n and set(pattern) <= set("+-*"),
             "claim.pattern", f"expected {model.n} symbols from '+-*'")
+    require(claim.get("on", "sphere") in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
+    require(claim.get("on") != "sphere" or model.normalized, "claim.on", "the model has no normalization, hence no sphere")
     return pattern
+
+
+def _multipliers(raw, where: str, model: CheckedModel, signs: dict) -> dict:
+    """{neuron: y_i ≥ 0}; keys are decimal neuron indices signed in the pattern."""
+    require(type(raw) is dict and raw, where, "expected a non-empty object {neuron: y}")
+    y = {}
+    for key, value in raw.items():
+        require(key.isascii() and key.isdigit() and str(int(key)) == key and int(key) in signs, where,
+                f"{key[:20]!r} is not a neuron signed in the pattern")
+        y[int(key)] = model.number(value, f"{where}[{key}]")
+        require(y[int(key)] >= 0, where, f"y_{key} < 0")
+    return y
 
 
 def _signed(pattern: str):
@@ -92,30 +105,28 @@ def _h(model: CheckedModel, i: int, z) -> Fraction:
 
 
 def _signs_along(model: CheckedModel, y):
-    """Exact signs at the sphere point √d·y/‖y‖."""
-    n2 = _dot(y, y)
-    return [sign_sqrt_combination(_dot(w, y), Fraction(model.d), b, n2) for w, b in zip(model.folded_w, model.folded_b)]
+    """Exact signs at the sphere point √d·y/‖y‖: sign(√d·w̃·y + b'·√‖y‖²) = sign(w̃·y + b'·√(‖y‖²/d))."""
+    n2 = _dot(y, y) / model.d
+    return [sign_surd(_dot(w, y), b, n2) for w, b in zip(model.folded_w, model.folded_b)]
 
 
-@register("sphere-feasible")
+@register("sphere-feasible", ("claim", "witness?", "direction?"))
 def check_feasible(cert: dict, model: CheckedModel) -> str:
-    pattern = _pattern(cert, model)
-    on = cert["claim"].get("on")
-    require(on in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
-    if on == "sphere":
-        require(model.normalized, "claim.on", "the model has no normalization, hence no sphere")
+    pattern = _pattern(cert["claim"], model)
+    on = cert["claim"]["on"]
+    require(("direction" in cert) != ("witness" in cert), "witness", "expected exactly one of witness, direction")
     if "direction" in cert:
         require(on == "sphere", "direction", "a direction witness is for the sphere only")
-        y = rational_vector(cert["direction"], "direction", model.d)
+        y = model.vector(cert["direction"], "direction", model.d)
         require(_in_ambient(model, y), "direction", "does not sum to 0 (LayerNorm: must lie in 1⊥)")
         require(any(y), "direction", "is zero")
         signs = _signs_along(model, y)
         what = "√d·y/‖y‖"
     else:
-        z = rational_vector(cert["witness"], "witness", model.d)
+        z = model.vector(cert["witness"], "witness", model.d)
         require(_in_ambient(model, z) or not model.normalized, "witness", "does not sum to 0 (LayerNorm: must lie in 1⊥)")
         if on == "sphere":
-            require(_dot(z, z) == model.d, "witness", f"‖z‖² = {_dot(z, z)} ≠ d = {model.d}: not on the sphere")
+            require(_dot(z, z) == model.d, "witness", f"‖z‖² ≠ d = {model.d}: not on the sphere")
         signs = [sign(_h(model, i, z)) for i in range(model.n)]
         what = "z"
     for i, s in _signed(pattern):
@@ -123,78 +134,26 @@ def check_feasible(cert: dict, model: CheckedModel) -> str:
     return f"pattern {pattern} is realised on the {on} by an exact witness"
 
 
-@register("sphere-infeasible")
+@register("sphere-infeasible", ("claim", "multipliers?", "inside_ball?"))
 def check_infeasible(cert: dict, model: CheckedModel) -> str:
-    pattern = _pattern(cert, model)
-    on = cert["claim"].get("on")
-    require(on in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
-    if on == "sphere":
-        require(model.normalized, "claim.on", "the model has no normalization, hence no sphere")
+    pattern = _pattern(cert["claim"], model)
+    on = cert["claim"]["on"]
     signs = dict(_signed(pattern))
+    require(("inside_ball" in cert) != ("multipliers" in cert), "multipliers", "expected exactly one of multipliers, inside_ball")
     if "inside_ball" in cert:
         require(on == "sphere", "inside_ball", "is evidence for the sphere only")
         return _check_inside_ball(cert, model, pattern, signs)
-    raw = cert["multipliers"]
-    require(isinstance(raw, dict) and raw, "multipliers", "expected a non-empty object {neuron: y}")
-    y = {}
-    for key, value in raw.items():
-        i = int(key)
-        require(i in signs, "multipliers", f"neuron {i} is not signed in the pattern")
-        y[i] = rational(value, f"multipliers[{key}]")
-        require(y[i] >= 0, "multipliers", f"y_{i} < 0")
+    y = _multipliers(cert["multipliers"], "multipliers", model, signs)
     require(any(v > 0 for v in y.values()), "multipliers", "all zero")
     r = [-sum((v * signs[i] * model.folded_w[i][k] for i, v in y.items()), ZERO) for k in range(model.d)]
     r = list(model.centre(r))
     G = sum((v * signs[i] * model.folded_b[i] for i, v in y.items()), ZERO)
-    require(G <= 0, "multipliers", f"Σ y_i s_i b'_i = {G} > 0")
+    require(G <= 0, "multipliers", "Σ y_i s_i b'_i > 0")
     if on == "space":
         require(not any(r), "multipliers", "Σ y_i s_i w̃_i ≠ 0")
         return f"pattern {pattern} is empty in the whole space (Farkas)"
     require(G * G >= model.d * _dot(r, r), "multipliers", "(yᵀg)² < d·‖r‖²: the ball certificate fails")
     return f"pattern {pattern} does not occur on the sphere (ball certificate)"
-
-
-def _solve(rows, rhs):
-    """Unique solution of a square system (Gauss–Jordan over ℚ), or None if singular."""
-    n = len(rows)
-    A = [list(r) + [v] for r, v in zip(rows, rhs)]
-    for c in range(n):
-        p = next((i for i in range(c, n) if A[i][c] != 0), None)
-        if p is None:
-            return None
-        A[c], A[p] = A[p], A[c]
-        A[c] = [v / A[c][c] for v in A[c]]
-        for i in range(n):
-            if i != c and A[i][c] != 0:
-                f = A[i][c]
-                A[i] = [a - f * b for a, b in zip(A[i], A[c])]
-    return [A[i][n] for i in range(n)]
-
-
-def _rank(vectors) -> int:
-    rows = [list(v) for v in vectors]
-    rank = 0
-    for col in range(len(rows[0]) if rows else 0):
-        p = next((i for i in range(rank, len(rows)) if rows[i][col] != 0), None)
-        if p is None:
-            continue
-        rows[rank], rows[p] = rows[p], rows[rank]
-        for i in range(len(rows)):
-            if i != rank and rows[i][col] != 0:
-                f = rows[i][col] / rows[rank][col]
-                rows[i] = [a - f * b for a, b in zip(rows[i], rows[rank])]
-        rank += 1
-    return rank
-
-
-def _combinations(items, k):
-    """All k-subsets in order (itertools is not on the checker's import list)."""
-    if k == 0:
-        yield []
-        return
-    for j in range(len(items) - k + 1):
-        for rest in _combinations(items[j + 1:], k - 1):
-            yield [items[j]] + rest
 
 
 def _check_inside_ball(cert: dict, model: CheckedModel, pattern: str, signs: dict) -> str:
@@ -213,46 +172,44 @@ def _check_inside_ball(cert: dict, model: CheckedModel, pattern: str, signs: dic
     g = {i: s * model.folded_b[i] for i, s in signs.items()}
     dim = model.d - 1 if model.kind == "layernorm" else model.d
     entries = cert["inside_ball"]
-    require(isinstance(entries, list) and entries, "inside_ball", "expected a non-empty list")
+    require(type(entries) is list and entries and len(entries) <= 2 * model.d + 2, "inside_ball", "expected 1 to 2d + 2 entries")
+    model.spend(math.comb(len(a), dim), "the inside_ball vertex enumeration")
     directions = []
     for k, entry in enumerate(entries):
-        c = rational_vector(entry["direction"], f"inside_ball[{k}].direction", model.d)
+        fields(entry, f"inside_ball[{k}]", ("direction", "multipliers"))
+        c = model.vector(entry["direction"], f"inside_ball[{k}].direction", model.d)
         require(_in_ambient(model, c), f"inside_ball[{k}].direction", "must lie in 1⊥")
-        y = {}
-        for key, value in entry["multipliers"].items():
-            i = int(key)
-            require(i in a, f"inside_ball[{k}]", f"neuron {i} is not signed in the pattern")
-            y[i] = rational(value, f"inside_ball[{k}].multipliers[{key}]")
-            require(y[i] >= 0, f"inside_ball[{k}]", f"y_{i} < 0")
+        y = _multipliers(entry["multipliers"], f"inside_ball[{k}].multipliers", model, a)
         total = model.centre([sum((v * a[i][col] for i, v in y.items()), ZERO) for col in range(model.d)])
         require(tuple(total) == c, f"inside_ball[{k}]", "P·Σ y_i a_i differs from the direction")
         directions.append(c)
     require(all(tuple(-x for x in c) in directions for c in directions), "inside_ball", "directions not closed under negation")
-    require(_rank(directions) == dim, "inside_ball", "the directions do not span the space: boundedness not shown")
+    require(rank(directions, model.d) == dim, "inside_ball", "the directions do not span the space: boundedness not shown")
     extra = [((Fraction(1),) * model.d, ZERO)] if model.kind == "layernorm" else []
     vertices = 0
-    for subset in _combinations(sorted(a), dim):
-        z = _solve([a[i] for i in subset] + [r for r, _ in extra], [g[i] for i in subset] + [v for _, v in extra])
+    for subset in itertools.combinations(sorted(a), dim):
+        z = solve([a[i] for i in subset] + [r for r, _ in extra], [g[i] for i in subset] + [v for _, v in extra])
         if z is None or any(_dot(a[i], z) > g[i] for i in a):
             continue
         vertices += 1
-        require(_dot(z, z) <= model.d, "inside_ball", f"vertex {z} lies outside the ball")
+        require(_dot(z, z) <= model.d, "inside_ball", f"vertex {[show(x) for x in z][:8]} lies outside the ball")
     return f"pattern {pattern} lies inside the ball ({vertices} vertex systems feasible), so it misses the sphere"
 
 
-@register("sphere-neurons")
+@register("sphere-neurons", ("claim",))
 def check_neurons(cert: dict, model: CheckedModel) -> str:
     require(model.normalized, "model", "the model has no normalization, hence no sphere")
-    kinds = cert["claim"]["kinds"]
+    kinds = fields(cert["claim"], "claim", ("kinds",))["kinds"]
     require(isinstance(kinds, list) and len(kinds) == model.n, "claim.kinds", f"expected {model.n} entries")
-    for i, (w, b) in enumerate(zip(model.folded_w, model.folded_b)):
+    for i, row in enumerate(model.rows):  # den_i·[w̃ | b']: the scale cancels in the sign of b'² − d‖w̃‖²
+        w, b = row[:-1], row[-1]
         n2 = _dot(w, w)
         if n2 == 0:
             truth = "constant_zero"
         else:
             gap = b * b - model.d * n2
             truth = "cuts" if gap < 0 else "tangent" if gap == 0 else ("always_on" if b > 0 else "always_off")
-        require(kinds[i] == truth, f"claim.kinds[{i}]", f"neuron {i} is {truth}, the claim says {kinds[i]!r}")
+        require(kinds[i] == truth, f"claim.kinds[{i}]", f"neuron {i} is {truth}")
     return f"classification of {model.n} neurons on the sphere"
 
 
@@ -285,7 +242,7 @@ def _strictly_inside(a, c, t) -> bool:
     return _cross(a, t) > 0  # antipodal endpoints: the half-plane to the left of a
 
 
-@register("circle-regions")
+@register("circle-regions", ("claim", "arcs"))
 def check_circle_regions(cert: dict, model: CheckedModel) -> str:
     require(model.normalized, "model", "the model has no normalization, hence no sphere")
     dim = model.d - 1 if model.kind == "layernorm" else model.d
@@ -299,17 +256,19 @@ def check_circle_regions(cert: dict, model: CheckedModel) -> str:
         return (_dot(y, e1), _dot(y, e2))  # positive rescaling of each axis keeps the angular order
 
     arcs = cert["arcs"]
-    require(isinstance(arcs, list) and arcs, "arcs", "expected a non-empty list")
+    require(type(arcs) is list and arcs and len(arcs) <= 2 * model.n + 1, "arcs", "expected 1 to 2n + 1 arcs")
+    claim = fields(cert["claim"], "claim", ("regions", "pieces"))
     dirs, pats = [], []
     for k, arc in enumerate(arcs):
-        y = rational_vector(arc["direction"], f"arcs[{k}].direction", model.d)
+        fields(arc, f"arcs[{k}]", ("direction", "pattern"))
+        y = model.vector(arc["direction"], f"arcs[{k}].direction", model.d)
         require(_in_ambient(model, y) and any(y), f"arcs[{k}].direction", "must be nonzero and in the plane")
         signs = _signs_along(model, y)
         for i, sg in enumerate(signs):
             require(sg != 0 or (not any(model.folded_w[i]) and model.folded_b[i] == 0),
                     f"arcs[{k}]", f"the direction lies on neuron {i}'s boundary")
         pattern = "".join("+" if sg > 0 else "-" if sg < 0 else "0" for sg in signs)
-        require(arc["pattern"] == pattern, f"arcs[{k}].pattern", f"the direction has pattern {pattern}")
+        require(arc["pattern"] == pattern, f"arcs[{k}].pattern", f"the direction has pattern {pattern[:200]}")
         dirs.append(coords(y))
         pats.append(pattern)
     m = len(dirs)
@@ -360,36 +319,13 @@ def check_circle_regions(cert: dict, model: CheckedModel) -> str:
                     and _strictly_inside(dirs[k], dirs[(k + 1) % m], coords(point)), "arcs",
                     f"neurons {i0} and {j} change sign at different points between arcs {k} and {(k + 1) % m}")
     regions = len(set(pats))
-    claim = cert["claim"]
-    require(claim.get("pieces") == m, "claim.pieces", f"{m} arcs listed, the claim says {claim.get('pieces')}")
-    require(claim.get("regions") == regions, "claim.regions", f"{regions} distinct patterns, the claim says {claim.get('regions')}")
+    require(claim["pieces"] == m and type(m) is type(claim["pieces"]), "claim.pieces", f"{m} arcs are listed")
+    require(claim["regions"] == regions and type(claim["regions"]) is int, "claim.regions", f"{regions} distinct patterns")
     return f"{regions} regions in {m} pieces on the circle"
 
 
 # ------------------------------------------------------------------ sphere-cap
-def _sign_a_b_sqrt(a: Fraction, b: Fraction, c: Fraction) -> int:
-    """sign(a + b·√c), c ≥ 0, by comparing squares."""
-    sa, sb = sign(a), (sign(b) if c else 0)
-    if sb == 0 or sa == sb:
-        return sa or sb
-    if sa == 0:
-        return sb
-    return sa * sign(a * a - b * b * c)
-
-
-def _sign3(alpha: Fraction, beta: Fraction, d1: Fraction, gamma: Fraction, d2: Fraction) -> int:
-    """sign(α + β√d1 + γ√d2): if α and S = β√d1 + γ√d2 disagree, compare α² with
-    S² = β²d1 + γ²d2 + 2βγ√(d1·d2)."""
-    s_rest = sign_sqrt_combination(beta, d1, gamma, d2)
-    s_alpha = sign(alpha)
-    if s_rest == 0 or s_alpha == s_rest:
-        return s_alpha or s_rest
-    if s_alpha == 0:
-        return s_rest
-    return s_alpha * _sign_a_b_sqrt(alpha * alpha - beta * beta * d1 - gamma * gamma * d2, -2 * beta * gamma, d1 * d2)
-
-
-@register("sphere-cap")
+@register("sphere-cap", ("claim",))
 def check_cap(cert: dict, model: CheckedModel) -> str:
     """kind ``sphere-cap``: ``claim = {"direction": v, "nearest": [i, …], "cos": C, "constant": bool}``.
 
@@ -404,8 +340,8 @@ def check_cap(cert: dict, model: CheckedModel) -> str:
     of angle arccos C misses every boundary) — optional when "cos" is absent.
     """
     require(model.normalized, "model", "the model has no normalization, hence no sphere")
-    claim = cert["claim"]
-    v = rational_vector(claim["direction"], "claim.direction", model.d)
+    claim = fields(cert["claim"], "claim", ("direction", "nearest"), ("cos", "constant"))
+    v = model.vector(claim["direction"], "claim.direction", model.d)
     u = model.centre(v)
     u2 = _dot(u, u)
     require(u2 > 0, "claim.direction", "projects to 0: no point on the sphere")
@@ -419,81 +355,69 @@ def check_cap(cert: dict, model: CheckedModel) -> str:
         uw = _dot(u, w)
         terms[i] = (-uw * b / n2, (1 - uw * uw / (u2 * n2)) * (1 - b * b / (d * n2)))
     nearest = claim["nearest"]
-    require(isinstance(nearest, list) and all(i in terms for i in nearest) and (nearest or not terms),
+    require(type(nearest) is list and all(type(i) is int and i in terms for i in nearest) and (nearest or not terms)
+            and len(set(nearest)) == len(nearest),
             "claim.nearest", "must list neurons with a boundary on the sphere")
     if nearest:
         a0, b0 = terms[nearest[0]]
         for i, (a, bb) in terms.items():
-            c = _sign3(a - a0, Fraction(1), bb * M, Fraction(-1), b0 * M)  # sign(cos δ_i − cos δ_0)·√M
+            c = sign_surds(a - a0, Fraction(1), bb * M, Fraction(-1), b0 * M)  # sign(cos δ_i − cos δ_0)·√M
             if i in nearest:
                 require(c == 0, "claim.nearest", f"neuron {i} is not at the same distance as neuron {nearest[0]}")
             else:
                 require(c < 0, "claim.nearest", f"neuron {i} is at least as close as neuron {nearest[0]}")
     if "cos" in claim:
-        C = rational(claim["cos"], "claim.cos")
+        C = model.number(claim["cos"], "claim.cos")
         require(-1 <= C <= 1, "claim.cos", "must lie in [-1, 1]")
-        constant = all(_sign3(-a, C, M, Fraction(-1), bb * M) > 0 for a, bb in terms.values())
+        constant = all(sign_surds(-a, C, M, Fraction(-1), bb * M) > 0 for a, bb in terms.values())
         require(claim.get("constant") is constant, "claim.constant",
                 f"the cap with cos = {C} is {'' if constant else 'not '}region-constant")
-    return f"cap around the direction: nearest boundary neuron(s) {nearest}" + (
-        f", cap with cos = {claim['cos']} {'is' if claim.get('constant') else 'is not'} region-constant" if "cos" in claim else "")
+    return f"cap around the direction: nearest boundary neuron(s) {nearest[:20]}" + (
+        f", cap with cos = {show(claim['cos'])} {'is' if claim.get('constant') else 'is not'} region-constant" if "cos" in claim else "")
 
 
 # ------------------------------------------------------------------ sphere-regions (by exhaustion)
-def _covers(partial: str, full: str) -> bool:
-    return all(p == "*" or p == f for p, f in zip(partial, full))
+MAX_REGIONS_N = 12
 
 
-def _all_patterns(n: int):
-    """Every pattern in {+, -}ⁿ, in lexicographic order ('+' < '-')."""
-    if n == 0:
-        yield ""
-        return
-    for rest in _all_patterns(n - 1):
-        yield "+" + rest
-        yield "-" + rest
-
-
-@register("sphere-regions")
+@register("sphere-regions", ("claim", "feasible", "infeasible"))
 def check_regions(cert: dict, model: CheckedModel) -> str:
-    """kind ``sphere-regions``: the number of sign patterns realised on S, by exhaustion (n ≤ 16).
+    """kind ``sphere-regions``: the number of sign patterns realised on S, by exhaustion (n ≤ 12).
 
     ``claim = {"regions": N}``; ``"feasible": [{"pattern": "+-+", "witness" | "direction": …}]``
     (full patterns, each checked as a ``sphere-feasible`` certificate on the sphere);
-    ``"infeasible": [{"pattern": "+*-", "multipliers" | "inside_ball": …}]`` (patterns
-    with ``*``, each checked as a ``sphere-infeasible`` certificate: every completion
-    of it is then absent). Checked: every s ∈ {+,−}ⁿ is feasible-listed or covered
-    by a refuted pattern, and N is the number of feasible ones. (A neuron that is
-    identically 0 on S would make every pattern infeasible; such models count 0.)
+    ``"infeasible": [{"pattern": "+*-", "multipliers" | "inside_ball": …}]`` (each checked as a
+    ``sphere-infeasible`` certificate: every completion of it is then absent). Checked: every
+    s ∈ {+,−}ⁿ is feasible-listed or covered by a refuted pattern, and N is the number of
+    feasible ones. Coverage costs 2ⁿ × (distinct supports of the refutations) work units.
     """
     require(model.normalized, "model", "the model has no normalization, hence no sphere")
-    require(model.n <= 16, "model", "exhaustive region certificates are for n ≤ 16")
-    feasible = set()
-    for k, entry in enumerate(cert["feasible"]):
-        sub = {"claim": {"pattern": entry["pattern"], "on": "sphere"}}
-        for key in ("witness", "direction"):
-            if key in entry:
-                sub[key] = entry[key]
-        require("*" not in entry["pattern"], f"feasible[{k}]", "feasible patterns must be full")
-        try:
-            check_feasible(sub, model)
-        except Rejected as exc:
-            raise Rejected(f"feasible[{k}].{exc.step}", exc.why) from None
-        feasible.add(entry["pattern"])
-    refuted = []
-    for k, entry in enumerate(cert["infeasible"]):
-        sub = {"claim": {"pattern": entry["pattern"], "on": "sphere"}}
-        for key in ("multipliers", "inside_ball"):
-            if key in entry:
-                sub[key] = entry[key]
-        try:
-            check_infeasible(sub, model)
-        except Rejected as exc:
-            raise Rejected(f"infeasible[{k}].{exc.step}", exc.why) from None
-        refuted.append(entry["pattern"])
-    for full in _all_patterns(model.n):
-        require(full in feasible or any(_covers(p, full) for p in refuted), "coverage",
-                f"pattern {full} is neither witnessed nor refuted")
-    require(cert["claim"].get("regions") == len(feasible), "claim.regions",
-            f"{len(feasible)} patterns witnessed, the claim says {cert['claim'].get('regions')}")
-    return f"{len(feasible)} sign patterns occur on the sphere ({len(refuted)} refutations cover the rest)"
+    require(model.n <= MAX_REGIONS_N, "limit", f"exhaustive region certificates are for n ≤ {MAX_REGIONS_N}")
+    claim = fields(cert["claim"], "claim", ("regions",))
+    lists = cert["feasible"], cert["infeasible"]
+    require(all(type(x) is list and len(x) <= 2 ** model.n for x in lists), "feasible", "expected lists of at most 2ⁿ entries")
+    feasible, refuted = set(), {}  # refuted: support mask → set of sign bits on it
+    for key, entries, check, evidence in (("feasible", lists[0], check_feasible, ("witness", "direction")),
+                                          ("infeasible", lists[1], check_infeasible, ("multipliers", "inside_ball"))):
+        for k, entry in enumerate(entries):
+            fields(entry, f"{key}[{k}]", ("pattern",), evidence)
+            pattern = entry["pattern"]
+            sub = {"claim": {"pattern": pattern, "on": "sphere"}, **{e: entry[e] for e in evidence if e in entry}}
+            try:
+                check(sub, model)
+            except Rejected as exc:
+                raise Rejected(f"{key}[{k}].{exc.step}", exc.why) from None
+            mask = sum(1 << i for i, c in enumerate(pattern) if c != "*")
+            bits = sum(1 << i for i, c in enumerate(pattern) if c == "-")
+            if key == "feasible":
+                require(mask == 2 ** model.n - 1, f"feasible[{k}]", "feasible patterns must be full")
+                feasible.add(bits)
+            else:
+                refuted.setdefault(mask, set()).add(bits)
+    model.spend(2 ** model.n * len(refuted), "the coverage test")
+    for full in range(2 ** model.n):
+        require(full in feasible or any(full & mask in bits for mask, bits in refuted.items()), "coverage",
+                f"pattern {''.join('-' if full >> i & 1 else '+' for i in range(model.n))} is neither witnessed nor refuted")
+    require(claim["regions"] == len(feasible) and type(claim["regions"]) is int, "claim.regions",
+            f"{len(feasible)} patterns are witnessed")
+    return f"{len(feasible)} sign patterns occur on the sphere ({sum(map(len, refuted.values()))} refutations cover the rest)"
