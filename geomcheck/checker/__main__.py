@@ -1,16 +1,13 @@
-"""``python -m geomcheck.checker CERT [--sha256 HEX] [--model MODEL.json]``: the checker alone.
+"""``python -m geomcheck.checker CERT [--sha256 HEX] [--model MODEL.json]``: the checker alone (stdlib only).
 
-For a reviewer who trusts nothing but this package and the standard library:
-it loads no command modules and no model loaders. ``--model`` is an exchange
-file with exact ``"p/q"`` numbers, for certificates that name their model by
-sha256. Exit status 0 only when the certificate is accepted.
-"""
+``--model``: the exchange file (exact ``"p/q"`` numbers) of a certificate that names its model by sha256.
+Exit status 0 only when the certificate is accepted."""
 
 import argparse
 import sys
 
 from geomcheck.checker import check_file
-from geomcheck.checker.core import load_json
+from geomcheck.checker.core import Rejected, load_json
 
 
 def main(argv=None) -> int:
@@ -24,7 +21,7 @@ def main(argv=None) -> int:
         try:
             with open(args.model, encoding="utf-8") as handle:
                 model = load_json(handle.read())
-        except (OSError, ValueError, RecursionError) as exc:
+        except (OSError, ValueError, RecursionError, Rejected) as exc:
             print(f"rejected: read: cannot read {args.model} ({type(exc).__name__})")
             return 1
     verdict = check_file(args.certificate, args.sha256, model=model)

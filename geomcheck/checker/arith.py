@@ -1,10 +1,9 @@
 """The checker's one arithmetic module: exact numbers, dot products, surd signs, roots, rank, solve.
 
-Numbers in a certificate are JSON integers (not booleans) or strings matching
-``0 | -?[1-9][0-9]*(/[1-9][0-9]*)?`` — nothing else (no floats, decimals, spaces,
-``+``, leading zeros or ``-0``), so zero has one spelling, ``"0"``. Vectors are
-read as integer numerators over one common denominator (Python integers are
-fast; ``Fraction`` normalises on every operation and is kept for O(1)-per-item work).
+Numbers are JSON integers (not booleans) or strings ``0 | -?[1-9][0-9]*(/[1-9][0-9]*)?`` — no
+floats, decimals, spaces, ``+``, leading zeros or ``-0`` (zero is spelt ``"0"`` only). Vectors are
+read as integer numerators over one common denominator: Python integers are fast, ``Fraction``
+normalises on every operation and is kept for O(1)-per-item work.
 """
 
 from __future__ import annotations
@@ -18,11 +17,6 @@ from geomcheck.checker.errors import Rejected, require
 _ROW = re.compile(r"(?:(?:0|-?[1-9][0-9]*(?:/[1-9][0-9]*)?),)*")
 
 
-def _short(value) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:30] + f"…({len(text)} chars)"
-
-
 def texts(values, where: str, limit: int, length: int | None = None) -> list[str]:
     """The numbers of a JSON list as validated strings (ints become their decimal text)."""
     require(type(values) is list, where, "expected a list of numbers")
@@ -32,14 +26,16 @@ def texts(values, where: str, limit: int, length: int | None = None) -> list[str
     except TypeError:
         values = [str(v) if type(v) is int and v.bit_length() <= 4 * limit else v for v in values]
         for k, v in enumerate(values):
-            require(type(v) is str, f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {_short(v)}")
+            if type(v) is int:
+                raise Rejected(f"{where}[{k}]", f"an integer of {v.bit_length()} bits exceeds the limit of {limit} characters")
+            require(type(v) is str, f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(v))}")
         text = ",".join(values) + ","
     if values and max(map(len, values)) > limit:
         k = max(range(len(values)), key=lambda j: len(values[j]))
         raise Rejected(f"{where}[{k}]", f"a number of {len(values[k])} characters exceeds the limit of {limit}")
     if values and not _ROW.fullmatch(text):
         k = next((j for j, v in enumerate(values) if not _ROW.fullmatch(v + ",")), 0)
-        raise Rejected(f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {_short(values[k])}")
+        raise Rejected(f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(values[k]))}")
     return values
 
 
@@ -61,16 +57,6 @@ def integers(strs: list[str]) -> tuple[list[int], int]:
     if any(q != den for q in dens):
         nums = list(map(int.__mul__, nums, map(den.__floordiv__, dens)))
     return nums, den
-
-
-def vector(values, where: str, limit: int, length: int | None = None) -> tuple[Fraction, ...]:
-    nums, den = int_vector(values, where, limit, length)
-    return tuple(Fraction(x, den) for x in nums)
-
-
-def rational(value, where: str, limit: int) -> Fraction:
-    (num,), den = int_vector([value], where, limit)
-    return Fraction(num, den)
 
 
 def show(q) -> str:

@@ -1,54 +1,19 @@
-"""Certificate kinds ``counterexample`` and ``cone`` (no-normalization rays).
+"""Kinds ``counterexample`` and ``cone`` (docs/certificates.md has the JSON shapes).
 
-kind ``counterexample`` — refutes "the ray through v is monosemantic" (one
-affine map on all of ``{t·v : t > 0}``)::
+``counterexample`` refutes "the ray through v is monosemantic". Checked: v ≠ 0,
+0 < t₁ < t₂, the exact patterns at t₁·v and t₂·v (through the model's own
+normalization), ``neurons`` = exactly those whose on/off state ('+' on, '-'/'0'
+off) differs, and ``W_out·(D₁ − D₂)·[w̃ | b'] ≠ 0``: two different affine maps on the ray.
 
-    "claim": {"statement": "monosemantic-direction", "verdict": "refuted"},
-    "direction": ["..d.."], "scales": ["t1", "t2"],
-    "patterns": ["+-0…", "…"], "neurons": [i, …]
-
-Verified: ``v ≠ 0``; ``0 < t₁ < t₂``; the exact pre-activation signs at
-``t₁·v`` and ``t₂·v`` (through the model's own normalization, whatever it
-is) are the two patterns; ``neurons`` is exactly the set whose on/off state
-('+' on, '-'/'0' off) differs; and ``W_out·(D₁ − D₂)·[w̃ | b'] ≠ 0``, i.e. the
-two affine maps of z differ. Then the block applies two different affine maps
-on the ray: the claim is refuted.
-
-kind ``cone`` — the monosemantic cone of a block *without* normalization
-(``model.norm.kind == "none"``), ``C = {v : G·v ≥ 0}`` with one row
-``g_i = b_i·w_i`` per neuron with ``b_i ≠ 0`` (neurons with ``b_i = 0`` never
-flip along a ray). Neuron i flips on the ray through v iff ``b_i·(w_i·v) < 0``,
-so C is exactly the set of directions whose rays keep one sign pattern::
-
-    "claim": {"verdict": "zero" | "nonzero", "dimension": k,
-              "every_direction_changes_map": true},        # optional, verdict zero only
-    "equalities": [i, …],      # E: the implicit equalities of C (neuron indices)
-    "y": ["..|E|.."],          # y_i > 0 on E with Σ_{i∈E} y_i·g_i = 0
-    "direction": ["..d.."]     # verdict nonzero: g_i·v = 0 on E, g_i·v > 0 off E
-
-Verified, and why it suffices:
-
-* ``y > 0`` on E and ``Σ y_i g_i = 0``: for v ∈ C, ``Σ y_i (g_i·v) = 0`` is a
-  sum of non-negative terms, so ``g_i·v = 0`` for every i ∈ E (every row of E
-  is an implicit equality of C). Hence ``C ⊆ L = {v : G_E·v = 0}``.
-* verdict ``nonzero``: the direction satisfies ``G_E·v = 0`` and
-  ``g_i·v > 0`` off E, so it lies in C and in the relative interior of
-  ``C = L ∩ {G_I·v ≥ 0}`` (all other inequalities strict); C is then
-  full-dimensional in L, and ``dimension = d − rank(G_E)`` (rank computed
-  here exactly). ``v ≠ 0`` is required.
-* verdict ``zero``: E is every constraining row and ``rank(G_E) = d``, so
-  ``C ⊆ L = {0}``. This is the theorem of the alternative (Stiemke/Gordan):
-  ``{v : Gv ≥ 0} = {0}`` iff G has full column rank and some ``y > 0`` has
-  ``Gᵀy = 0``. (⇐ is the argument above. ⇒: if rank G < d the null space
-  lies in C; otherwise Stiemke's lemma gives either ``y > 0, Gᵀy = 0`` or a v
-  with ``Gv ≥ 0, Gv ≠ 0``, which is a nonzero point of C.) Then every nonzero
-  direction's ray changes sign pattern.
-* ``every_direction_changes_map`` (optional, verdict zero): additionally the
-  augmented rows ``[w_i | b_i]`` of the constraining neurons are linearly
-  independent and each of their ``W_out`` columns is nonzero. Along any ray
-  the first group S of neurons that flip together changes the map by
-  ``Σ_{i∈S} ±col_i ⊗ [w_i | b_i]``, which is nonzero because the rows are
-  independent and the columns nonzero: every ray meets two affine maps.
+``cone`` (no normalization): ``C = {v : G·v ≥ 0}``, one row ``g_i = b_i·w_i`` per neuron
+with b_i ≠ 0 (neuron i flips on the ray through v iff ``b_i·(w_i·v) < 0``). Checked:
+``y > 0`` on E with ``Σ y_i g_i = 0`` (for v ∈ C a sum of non-negative terms is 0, so
+``G_E·v = 0``: C ⊆ L = ker G_E) and ``dimension = d − rank(G_E)``;
+verdict ``nonzero``: the direction v ≠ 0 has ``G_E·v = 0`` and ``g_i·v > 0`` off E, a
+relative-interior point, so C is full-dimensional in L; verdict ``zero``: E is every row
+and rank d, so C = {0} (Stiemke); ``every_direction_changes_map`` (verdict zero): the
+rows ``[w_i | b_i]`` are independent and their W_out columns nonzero, so the first group
+of neurons flipping on any ray changes the map by a nonzero ``Σ ±col_i ⊗ [w_i | b_i]``.
 """
 
 from __future__ import annotations

@@ -1,22 +1,15 @@
-"""Checker core: strict reading, the envelope, the model, the kind registry.
+"""Checker core: strict reading, the envelope, the model, the kind registry (docs/certificates.md).
 
-Envelope (``geomcheck.cert/1``; docs/certificates.md)::
+Envelope: ``{"format": "geomcheck.cert/1", "kind", "model" (optional when supplied separately),
+"model_sha256", "claim", ...evidence}`` — known keys only, per kind. The model hash is sha256 of
+``json.dumps(canon, sort_keys=True, separators=(",", ":"))``, ``canon`` = the exchange object
+without ``name``, defaults filled in (norm none, eps "0", gamma/beta null, activation relu),
+every number as its string. geomcheck writes lowest terms, so this is the value
+``geomcheck.io.model_sha256`` computes independently; the text is built here directly
+(every string already passed the number grammar, so JSON escapes nothing in it).
 
-    {"format": "geomcheck.cert/1", "kind": "<kind>",
-     "model": {<geomcheck.mlp/1 exchange object>},   # optional when the model is supplied separately
-     "model_sha256": "<hex>", "claim": {...}, ...kind-specific evidence...}
-
-The model hash is sha256 of ``json.dumps(canon, sort_keys=True,
-separators=(",", ":"))`` where ``canon`` is the exchange object without
-``name``, with defaults filled in (norm ``none``, eps ``"0"``, gamma/beta
-``null``, activation ``relu``) and every number as its string (integers as
-their decimal text). geomcheck writes numbers in lowest terms, so this is the
-value ``geomcheck.io.model_sha256`` computes independently; the text is built
-here directly, because every string already passed the number grammar.
-
-Folding (exact, by the checker): ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``,
-``w̃ = P·w'`` (LayerNorm). Row i is stored as integers ``[W̃_i | B_i] = den_i·[w̃_i | b'_i]``,
-den_i > 0, so every sign test uses integers and the scale never matters.
+Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm). Row i is
+stored as integers ``[W̃_i | B_i] = den_i·[w̃_i | b'_i]``, den_i > 0: signs never see the scale.
 """
 
 from __future__ import annotations
@@ -46,7 +39,7 @@ WORK = 200_000              # enumeration units (vertex systems, coverage tests)
 class Verdict:
     accepted: bool
     kind: str
-    message: str  # what was verified, or which step failed and why
+    message: str  # "accepted: what was verified" or "rejected: step: why"
 
 
 def fields(obj: Any, where: str, required: tuple = (), optional: tuple = ()) -> dict:
@@ -59,20 +52,18 @@ def fields(obj: Any, where: str, required: tuple = (), optional: tuple = ()) -> 
     return obj
 
 
-def _no_duplicates(pairs):
-    obj = dict(pairs)
-    if len(obj) != len(pairs):
-        raise ValueError("duplicate key in an object")
-    return obj
+def _unique(pairs: list) -> dict:
+    require(len({k for k, _ in pairs}) == len(pairs), "read", "duplicate key in an object")
+    return dict(pairs)
 
 
 def _refuse(token):
-    raise ValueError(f"{str(token)[:20]} is not an exact number")
+    raise Rejected("read", f"{str(token)[:20]} is not an exact number (write \"p/q\" or an integer)")
 
 
 def load_json(text: str) -> Any:
-    """json.loads that refuses duplicate keys, floats, NaN and Infinity (ValueError)."""
-    return json.loads(text, object_pairs_hook=_no_duplicates, parse_float=_refuse, parse_constant=_refuse)
+    """json.loads refusing duplicate keys, floats, NaN and Infinity (Rejected)."""
+    return json.loads(text, object_pairs_hook=_unique, parse_float=_refuse, parse_constant=_refuse)
 
 
 class CheckedModel:
@@ -87,15 +78,14 @@ class CheckedModel:
     folded_w = property(lambda self: self.fractions()[0])
     folded_b = property(lambda self: self.fractions()[1])
 
-    def fractions(self) -> tuple[list, list]:
-        """(w̃_i, b'_i) as exact rationals, for the small-model kinds."""
+    def fractions(self) -> tuple[list, list]:  # (w̃_i, b'_i) as exact rationals, for the small-model kinds
         if self._frac is None:
             self._frac = ([tuple(Fraction(x, q) for x in r[:-1]) for r, q in zip(self.rows, self.dens)],
                           [Fraction(r[-1], q) for r, q in zip(self.rows, self.dens)])
         return self._frac
 
-    def int_vector(self, values, where, length=None):
-        return int_vector(values, where, self.limit, length)
+    def int_vector(self, values, where, length=None) -> tuple[list[int], int]:
+        return int_vector(values, where, self.limit, length)  # numbers past ``limit`` characters: rejected
 
     def vector(self, values, where, length=None) -> tuple[Fraction, ...]:
         nums, den = self.int_vector(values, where, length)
@@ -104,16 +94,13 @@ class CheckedModel:
     def number(self, value, where) -> Fraction:
         return self.vector([value], where)[0]
 
-    def spend(self, units: int, what: str) -> None:
-        """Count enumeration work; past WORK units the certificate is rejected (a resource limit)."""
+    def spend(self, units: int, what: str) -> None:  # enumeration work; past WORK units: rejected (a resource limit)
         self.work += units
         require(self.work <= WORK, "limit", f"{what} needs more than {WORK} enumeration steps (the work limit)")
 
     def centre(self, x) -> list:
         """P·x (P = I unless LayerNorm), for rationals."""
-        if self.kind != "layernorm":
-            return list(x)
-        mean = sum(x, Fraction(0)) / self.d
+        mean = sum(x, Fraction(0)) / self.d if self.kind == "layernorm" else 0
         return [v - mean for v in x]
 
     def signs_at(self, x) -> list[int]:
@@ -200,12 +187,10 @@ def read_model(model: Any) -> CheckedModel:
         return _CACHE[digest]
     limit = max(1000, 20 * max(max(map(len, row)) for row in c["w_in"] + c["w_out"]))
     d, n = len(c["w_in"][0]), len(c["w_in"])
-    num = lambda s, w: Fraction(*(int(p) for p in s.split("/")))  # noqa: E731
-    eps = num(c["eps"], "eps")
+    eps, alpha = (Fraction(*map(int, c[k].split("/"))) if c[k] else None for k in ("eps", "alpha"))
     require(eps >= 0 and (kind not in ("none", "dyt") or eps == 0), "model.norm.eps", "must be ≥ 0 (and 0 without a norm or with DyT)")
     require(kind != "none" or c["gamma"] is None and c["beta"] is None, "model.norm", "no gamma/beta without a normalization")
-    alpha = num(c["alpha"], "alpha") if kind == "dyt" else None
-    require(alpha is None or alpha != 0, "model.norm.alpha", "must be nonzero")
+    require(kind != "dyt" or alpha != 0, "model.norm.alpha", "must be nonzero")
     g, gd = integers(c["gamma"]) if c["gamma"] else ([1] * d, 1)
     be, bd = integers(c["beta"]) if c["beta"] else ([0] * d, 1)
     bias, bias_den = integers(c["b_in"])
@@ -223,16 +208,14 @@ def read_model(model: Any) -> CheckedModel:
         row.append((bias_den * idot(a, be) + b * den * bd if c["beta"] else b * den) * m * gd)
         rows.append(row)
         dens.append(m * den * gd * bd * bias_den)
-    model_ = CheckedModel(d, n, kind, eps, activation, alpha, rows, dens, c["w_out"], digest, limit)
     if len(_CACHE) >= 2:
         _CACHE.pop(next(iter(_CACHE)))
-    _CACHE[digest] = model_
-    return model_
+    _CACHE[digest] = CheckedModel(d, n, kind, eps, activation, alpha, rows, dens, c["w_out"], digest, limit)
+    return _CACHE[digest]
 
 
 _CHECKS: dict[str, tuple[Callable, tuple, tuple]] = {}
 CLASSIC_NORMS = ("layernorm", "rmsnorm", "none")
-ENVELOPE = ("format", "kind", "model", "model_sha256")
 
 
 def register(kind: str, keys: tuple, norms: tuple = CLASSIC_NORMS) -> Callable:
@@ -242,7 +225,6 @@ def register(kind: str, keys: tuple, norms: tuple = CLASSIC_NORMS) -> Callable:
     def decorate(fn: Callable) -> Callable:
         _CHECKS[kind] = (fn, keys, norms)
         return fn
-
     return decorate
 
 
@@ -270,8 +252,7 @@ def check_certificate(cert: Any, expected_model_sha256: str | None = None, *, mo
         return Verdict(True, kind, f"accepted: {fn(cert, checked)}")
     except Rejected as exc:
         return Verdict(False, kind, f"rejected: {exc}")
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError, RecursionError,
-            OverflowError, MemoryError) as exc:  # a malformed certificate is a rejected one, never an accepted one
+    except Exception as exc:  # a malformed certificate (KeyError, RecursionError, MemoryError, …) is a rejected one
         return Verdict(False, kind, f"rejected: structure: malformed certificate ({type(exc).__name__}: {str(exc)[:80]})")
 
 
@@ -279,6 +260,8 @@ def check_file(path: str, expected_model_sha256: str | None = None, *, model: An
     try:
         with open(path, encoding="utf-8") as handle:
             cert = load_json(handle.read())
+    except Rejected as exc:
+        return Verdict(False, "?", f"rejected: {exc}")
     except (OSError, ValueError, RecursionError, MemoryError) as exc:
         return Verdict(False, "?", f"rejected: read: cannot read {path} ({type(exc).__name__}: {str(exc)[:80]})")
     return check_certificate(cert, expected_model_sha256, model=model)

@@ -1,22 +1,16 @@
 """Checker for kind ``dyt-counterexample``: a DyT ray that is not region-constant.
 
 DyT normalizes elementwise, ``y = γ ⊙ tanh(α·x) + β``, so along ``x = t·v`` neuron i's
-pre-activation ``h_i(t) = Σ_j w'_ij·tanh(α·t·v_j) + b'_i`` (w' = W_in·diag(γ),
-b' = W_in·β + b_in) is transcendental in t. Evidence: ``"direction"``, ``"scales": [t1, t2]``,
-``"patterns"``, ``"neurons"``, ``"claim": {"monosemantic": false}``.
+pre-activation ``h_i(t) = Σ_j w'_ij·tanh(α·t·v_j) + b'_i`` is transcendental in t. Checked: v ≠ 0,
+0 < t1 < t2; every symbol of both patterns is certified by rational enclosures of tanh (an
+enclosure of h_i containing 0 rejects: no float, no tolerance); the patterns differ exactly at
+``neurons``; ``W_out·(D_s − D_t)·[w' | b'] ≠ 0``; ``claim = {"monosemantic": false}``.
 
-Checked: v ≠ 0, 0 < t1 < t2; every symbol of both patterns is certified by
-rational enclosures of tanh (no float, no tolerance: an enclosure of h_i that
-contains 0 rejects); the patterns differ exactly at ``neurons``; and
-``W_out·(D_s − D_t)·[w' | b'] ≠ 0``.
-
-Enclosures: tanh is increasing, so the argument is first rounded outward to a
-multiple of 2^−BITS (this bounds the size of every later number). For a ≥ 0,
-tanh(a) = (1 − e)/(1 + e) with e = e^(−2a), decreasing in e. e^y for |y| ≤ 1/2
-is its Taylor sum S_j plus a remainder |R| ≤ |y|^(j+1)/(j+1)!·Σ_k (|y|/(j+2))^k
-≤ 2·|last term|·|y|; larger |y| are halved k times and the enclosure squared k
-times (monotone on non-negative bounds). Every bound is rounded outward to a
-multiple of 2^−BITS.
+Enclosures: tanh is increasing, so its argument is first rounded outward to a multiple of
+2^−BITS (bounding every later number's size). For a ≥ 0, tanh(a) = (1 − e)/(1 + e), e = e^(−2a),
+decreasing in e. e^y for |y| ≤ 1/2 is its Taylor sum plus a remainder |R| ≤ 2·|last term|·|y|;
+larger |y| are halved k times and the enclosure squared k times (monotone on non-negative
+bounds). Every bound is rounded outward to a multiple of 2^−BITS.
 """
 
 from __future__ import annotations

@@ -2,8 +2,6 @@
 
 
 class Rejected(Exception):
-    """A certificate failed: ``step`` names the check, ``why`` says why."""
-
     def __init__(self, step: str, why: str):
         super().__init__(f"{step}: {why}")
         self.step, self.why = step, why

@@ -1,37 +1,27 @@
 """Checker for kind ``path`` (rays, superposition paths ``x + λ·d``, arcs).
 
-The path is ``x(λ) = x₀ + λ·v`` for λ in the interval from ``start`` to ``end``
-(``end = null``: +∞). Neuron i's pre-activation ``h_i(λ)`` is continuous where
-the normalization is defined, so its sign can only change at a zero. The
-checker finds every zero itself:
+The path is ``x(λ) = x₀ + λ·v``, λ from ``start`` to ``end`` (null: +∞). Neuron i's pre-activation
+h_i(λ) is continuous where the normalization is defined, so its sign changes only at a zero; the
+checker finds every zero itself, as ``p + s·√D`` (rational p, s, D), compared by squaring:
+* no normalization: ``h_i(λ) = w_i·x₀ + b_i + λ·(w_i·v)``;
+* LayerNorm/RMSNorm: with ``u = P·x(λ)``, ``A = w̃_i·u``, ``N = ‖u‖² + dε``, ``h_i ∝ √d·A + b'_i·√N``
+  vanishes where ``q_i = d·A² − b'_i²·N = 0`` **and** ``sign(A) = −sign(b'_i)`` (b'_i = 0: A = 0).
 
-* no normalization: ``h_i(λ) = w_i·x₀ + b_i + λ·(w_i·v)`` (degree ≤ 1);
-* LayerNorm/RMSNorm: with ``u(λ) = P·x(λ)``, ``A = w̃_i·u(λ)``, ``N = ‖u(λ)‖² + dε``,
-  ``h_i ∝ √d·A + b'_i·√N`` vanishes exactly where ``q_i = d·A² − b'_i²·N = 0`` **and**
-  ``sign(A) = −sign(b'_i)`` (when b'_i = 0, q_i = d·A² and its zeros are A's).
+Conditions checked: the path is well formed and N > 0 on its domain; witnesses lie in the
+domain with ``witness_k < lo_k ≤ hi_k < witness_{k+1}``; every zero of every neuron in the domain
+lies in a crossing interval listing the neuron, every listed neuron has a zero there, and the
+zeros in one interval are one number; the exact pattern at the first witness is the stated one;
+each later stated pattern is the previous one with the neurons that *change sign* at the
+crossing flipped; each ``map_changes`` is ``W_out·(D_s − D_t)·[w̃ | b'] ≠ 0``; the claim; critical norms.
 
-Roots are ``p + s·√D`` (p, s, D rational) and compared by squaring, never rounded.
-
-Conditions checked, in order: the path is well formed and ``N > 0`` on its
-domain; witnesses lie in the domain and ``witness_k < lo_k ≤ hi_k < witness_{k+1}``;
-every zero of every neuron in the domain lies in a crossing interval that lists
-the neuron, every listed neuron has a zero there, and all zeros in one
-interval are one number; the pattern at the first witness is computed exactly
-and equals the stated one; each later pattern equals the previous one with
-the neurons that *change sign* at the crossing flipped; each ``map_changes``
-flag equals ``W_out·(D_s − D_t)·[w̃ | b'] ≠ 0``; the claim; critical norms.
-
-Why deriving the later patterns is sound: between ``witness_k`` and
-``witness_{k+1}`` every zero of every neuron lies at the one point of interval
-k (checked above), so h_i keeps its sign on each side of it, and it changes
-sign there iff that zero has odd multiplicity: without normalization the zero
-of a nonconstant linear h_i always does; with normalization
-``h_i·(√d·A − b'_i·√N) = q_i`` and the second factor is ``−2b'_i·√N ≠ 0`` at the
-zero (b'_i ≠ 0), so h_i changes sign iff q_i does — iff the root is simple
-(q_i linear, or its discriminant nonzero); with b'_i = 0, h_i ∝ A is linear and
-changes sign. A neuron with q_i ≡ 0 never vanishes (b'_i ≠ 0) or always does, and
-keeps its symbol. So the exact pattern at one witness and the verified
-crossing list determine every other witness's exact pattern.
+Why deriving the later patterns is sound: between ``witness_k`` and ``witness_{k+1}`` every zero
+of every neuron lies at the one point of interval k (checked), so h_i keeps its sign on each side
+and changes sign there iff the zero has odd multiplicity. Without normalization a zero of a
+nonconstant linear h_i always does. With it, ``h_i·(√d·A − b'_i·√N) = q_i`` and the second factor
+is ``−2b'_i·√N ≠ 0`` at the zero (b'_i ≠ 0), so h_i changes sign iff q_i does, iff the root is
+simple (q_i linear, or its discriminant ≠ 0); with b'_i = 0, h_i ∝ A is linear and changes sign.
+If q_i ≡ 0, h_i never vanishes (b'_i ≠ 0) or always does, and keeps its symbol. So one exact
+pattern and the verified crossings fix every witness's exact pattern.
 """
 
 from __future__ import annotations
@@ -67,18 +57,12 @@ class Path:
     ``N(λ) = n0 + n1·λ + n2·λ²``; no normalization: ``h_i(λ) ∝ a0_i + a1_i·λ`` (bias included).
     """
 
-    def __init__(self, spec, model: CheckedModel):
-        fields(spec, "path", ("base", "direction", "start", "end", "start_closed", "end_closed"))
-        x0, den0 = model.int_vector(spec["base"], "path.base", model.d)
-        v, den1 = model.int_vector(spec["direction"], "path.direction", model.d)
-        self.ray_shape = not any(x0)
-        self.start = model.number(spec["start"], "path.start")
-        self.end = None if spec["end"] is None else model.number(spec["end"], "path.end")
-        self.start_closed, self.end_closed = spec["start_closed"], spec["end_closed"]
-        require(type(self.start_closed) is bool and type(self.end_closed) is bool, "path",
-                "start_closed and end_closed must be booleans")
-        require(self.end is not None or not self.end_closed, "path", "an infinite end cannot be closed")
-        require(self.end is None or self.start < self.end, "path", "start must be below end")
+    def __init__(self, model: CheckedModel, x0: list, den0: int, v: list, den1: int, start, end, start_closed, end_closed):
+        self.start, self.end, self.start_closed, self.end_closed = start, end, start_closed, end_closed
+        require(type(start_closed) is bool and type(end_closed) is bool, "path", "start_closed and end_closed must be booleans")
+        require(end is not None or not end_closed, "path", "an infinite end cannot be closed")
+        require(end is None or start < end, "path", "start must be below end")
+        self.ray_shape = not any(x0) and start == 0 and end is None and not start_closed
         self.model, d = model, model.d
         if model.normalized:
             m = d if model.kind == "layernorm" else 1
@@ -138,6 +122,15 @@ class Path:
                 if self.contains((p, s, D)) and (b == 0 or sign_surd(a0 + a1 * p, a1 * s, D) == -sign(b))]
 
 
+def read_path(spec, model: CheckedModel) -> Path:
+    fields(spec, "path", ("base", "direction", "start", "end", "start_closed", "end_closed"))
+    x0, den0 = model.int_vector(spec["base"], "path.base", model.d)
+    v, den1 = model.int_vector(spec["direction"], "path.direction", model.d)
+    end = None if spec["end"] is None else model.number(spec["end"], "path.end")
+    return Path(model, x0, den0, v, den1, model.number(spec["start"], "path.start"), end,
+                spec["start_closed"], spec["end_closed"])
+
+
 def _interval_holding(intervals: list, root) -> int | None:
     """Index of the interval [lo, hi] holding root; the intervals are disjoint and increasing (checked)."""
     low, high = 0, len(intervals)
@@ -152,19 +145,14 @@ def _interval_holding(intervals: list, root) -> int | None:
 
 @register("path", ("path", "claim", "crossings", "segments", "critical_norms?", "constant_above?"))
 def check_path(cert: dict, model: CheckedModel) -> str:
-    path = Path(cert["path"], model)
+    path = read_path(cert["path"], model)
     crossings, segments = cert["crossings"], cert["segments"]
     require(type(crossings) is list and type(segments) is list, "crossings", "crossings and segments are lists")
     require(len(segments) == len(crossings) + 1, "segments", "there must be one more segment than crossings")
-    witnesses = []
+    witnesses, intervals = [], []
     for k, seg in enumerate(segments):
-        fields(seg, f"segments[{k}]", ("witness", "pattern"))
-        require(type(seg["pattern"]) is str and len(seg["pattern"]) == model.n, f"segments[{k}].pattern",
-                f"expected a string of {model.n} symbols")
-        witnesses.append(model.number(seg["witness"], f"segments[{k}].witness"))
-        require(path.contains((witnesses[k], ZERO, ZERO)), f"segments[{k}].witness",
-                f"{show(witnesses[k])} is outside the path's interval")
-    intervals = []
+        witnesses.append(model.number(fields(seg, f"segments[{k}]", ("witness", "pattern"))["witness"], f"segments[{k}].witness"))
+        require(path.contains((witnesses[k], ZERO, ZERO)), f"segments[{k}].witness", "outside the path's interval")
     for k, crossing in enumerate(crossings):
         fields(crossing, f"crossings[{k}]", ("neurons", "interval", "map_changes"))
         lo, hi = model.vector(crossing["interval"], f"crossings[{k}].interval", 2)
@@ -176,16 +164,13 @@ def check_path(cert: dict, model: CheckedModel) -> str:
                 f"crossings[{k}].neurons", "expected distinct neuron indices in increasing order")
         require(type(crossing["map_changes"]) is bool, f"crossings[{k}].map_changes", "expected a boolean")
         intervals.append((lo, hi, neurons))
-
-    inside = [[] for _ in intervals]  # (neuron, root, changes sign) per interval
-    zeros = {}
+    inside, zeros = [[] for _ in intervals], {}  # (neuron, root, changes sign) per interval; roots per neuron
     for i in range(model.n):
         for root, changes in path.zeros(i):
             home = _interval_holding(intervals, root)
             require(home is not None, "crossings", f"neuron {i} changes sign at λ = {_show(root)}, outside every crossing interval")
             inside[home].append((i, root, changes))
             zeros.setdefault(i, []).append(root)
-
     pattern = path.pattern(witnesses[0])
     require(segments[0]["pattern"] == "".join(pattern), "segments[0].pattern",
             f"at λ = {show(witnesses[0])} the exact pattern is {''.join(pattern)[:200]}")
@@ -200,13 +185,12 @@ def check_path(cert: dict, model: CheckedModel) -> str:
             if flip:
                 flips[i] = 1 if pattern[i] == "+" else -1
                 pattern[i] = "-" if pattern[i] == "+" else "+"
-        require(segments[k + 1]["pattern"] == "".join(pattern), f"segments[{k + 1}].pattern",
-                f"after crossing {k} the exact pattern is {''.join(pattern)[:200]}")
+        current = "".join(pattern)
+        require(segments[k + 1]["pattern"] == current, f"segments[{k + 1}].pattern", f"the exact pattern is {current[:200]}")
         differs = bool(flips) and model.map_changes(flips)
         require(crossings[k]["map_changes"] == differs, f"crossings[{k}].map_changes",
                 f"W_out·(D_s − D_t)·[w̃ | b'] is {'non' if differs else ''}zero")
         changes += differs
-
     claim = fields(cert["claim"], "claim", ("verdict", "crossings"))
     verdict = "constant" if not crossings else "not-constant"
     require(claim["verdict"] == verdict, "claim.verdict", f"the path is {verdict}")
@@ -219,21 +203,16 @@ def check_path(cert: dict, model: CheckedModel) -> str:
 
 def check_critical_norms(cert: dict, path: Path, model: CheckedModel, zeros: dict) -> str:
     """Rays only: neuron i flips at centred squared norm λ*²·‖Pv‖², λ*² rational (q_i has no linear term)."""
-    require(path.ray_shape and path.start == 0 and path.end is None and not path.start_closed,
-            "critical_norms", "critical norms are stated for rays only")
+    require(path.ray_shape, "critical_norms", "critical norms are stated for rays only")
     norms = {}
-    for i, found in zeros.items():
-        for p, s, disc in found:
-            require(p == 0 or s == 0, "critical_norms", f"neuron {i}: its zero is not of the ray form")
-            require(i not in norms, "critical_norms", f"neuron {i} has two zeros on the ray")
-            norms[i] = (p * p + s * s * disc) * path.scale
+    for i, ((p, s, disc), *more) in zeros.items():
+        require(not more and (p == 0 or s == 0), "critical_norms", f"neuron {i} has two zeros, or one not of the ray form")
+        norms[i] = (p * p + s * s * disc) * path.scale
     if "critical_norms" in cert:
-        stated = cert["critical_norms"]
-        require(type(stated) is list, "critical_norms", "expected a list")
+        require(type(cert["critical_norms"]) is list, "critical_norms", "expected a list")
         seen = {}
-        for k, entry in enumerate(stated):
-            fields(entry, f"critical_norms[{k}]", ("neuron", "squared_norm"))
-            i = entry["neuron"]
+        for k, entry in enumerate(cert["critical_norms"]):
+            i = fields(entry, f"critical_norms[{k}]", ("neuron", "squared_norm"))["neuron"]
             require(type(i) is int and i in norms and i not in seen, f"critical_norms[{k}]",
                     "not a neuron that flips on this ray, or listed twice")
             seen[i] = model.number(entry["squared_norm"], f"critical_norms[{k}].squared_norm")
