@@ -345,3 +345,21 @@ def test_layer_specs():
     assert layer_specs("minilm:4", None) == [(4, "minilm:4")]
     with pytest.raises(InvalidInput):
         layer_specs("minilm", "6")
+
+
+@pytest.mark.parametrize("transpose", [False, True])
+def test_sae_source_reads_every_row_of_w_dec(tmp_path, transpose):
+    # the two hand-derived rays of test_rays_without_norm_hand_derived, as SAE features (either layout)
+    w_dec = np.array([[1.0, 0.0, -1.0], [-1.0, 0.0, 1.0]])
+    np.savez(tmp_path / "sae.npz", W_dec=w_dec.T if transpose else w_dec)
+    run_scan(ScanConfig(model="toy:circle3-noln", directions=f"sae:{tmp_path / 'sae.npz'}", paths=("rays",),
+                        out=str(tmp_path / "s"), exact="all", workers=0))
+    assert [(r["direction"], r["exact_flips"], r["flips_estimate"]) for r in _rows(tmp_path / "s")] == [(0, 2, 2), (1, 1, 1)]
+
+
+def test_token_bases_need_a_real_model(tmp_path, capsys):
+    texts = tmp_path / "t.txt"
+    texts.write_text("hello\n")
+    assert main(["scan", "toy:circle3", "--directions", "random:2", "--tokens", str(texts), "--out",
+                 str(tmp_path / "s"), "--workers", "0"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

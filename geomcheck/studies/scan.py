@@ -613,9 +613,8 @@ def _stats(values) -> dict:
 
 def summarise(directory: str | Path) -> list[dict]:
     """One summary dict per (layer, kind) of the dataset in ``directory``."""
-    table = store.read_scan(directory)
-    cols = table.select(["layer", "kind", "flips_estimate", "first_flip_estimate", "critical_norm_estimate",
-                         "exact", "exact_flips", "status"]).to_pydict()
+    cols = store.read_scan(directory, ["layer", "kind", "flips_estimate", "first_flip_estimate",
+                                       "critical_norm_estimate", "exact", "exact_flips", "status"]).to_pydict()
     groups: dict = {}
     for i, key in enumerate(zip(cols["layer"], cols["kind"])):
         groups.setdefault(key, []).append(i)

@@ -136,8 +136,11 @@ def partition_is_valid(path: Path, info: dict) -> bool:
     return stored == info and table.num_rows == info["rows"]
 
 
-def read_scan(directory: str | Path):
-    """The whole dataset as one ``pyarrow.Table`` (``layer`` from the folder names), sorted by row key."""
+def read_scan(directory: str | Path, columns: list[str] | None = None):
+    """The dataset as one ``pyarrow.Table`` (``layer`` from the folder names), sorted by row key.
+
+    ``columns``: read only these (the sort keys are added when missing).
+    """
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -147,7 +150,10 @@ def read_scan(directory: str | Path):
     dataset = ds.dataset(directory, format="parquet", exclude_invalid_files=False,
                          partitioning=ds.partitioning(pa.schema([("layer", pa.int32())]), flavor="hive"),
                          ignore_prefixes=["_", "."])
-    table = dataset.to_table()
+    keys = ["layer", "kind", "base", "direction"]
+    if columns is not None:
+        columns = list(columns) + [k for k in keys if k not in columns]
+    table = dataset.to_table(columns=columns)
     if table.num_rows:
         table = table.sort_by([("layer", "ascending"), ("kind", "ascending"), ("base", "ascending"),
                                ("direction", "ascending")])
