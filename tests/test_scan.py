@@ -363,3 +363,12 @@ def test_token_bases_need_a_real_model(tmp_path, capsys):
     assert main(["scan", "toy:circle3", "--directions", "random:2", "--tokens", str(texts), "--out",
                  str(tmp_path / "s"), "--workers", "0"]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_cli_plots(tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    assert main(["scan", RANDOM, "--layers", "0-1", "--directions", "random:4", "--bases", "random:3",
+                 "--out", str(tmp_path / "s"), "--workers", "0", "--plot-dir", str(tmp_path / "p"), "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert [p.rsplit("/", 1)[1] for p in payload["plots"]] == ["flips.png", "first_flip.png"]
+    assert all((tmp_path / "p" / name).stat().st_size > 1000 for name in ("flips.png", "first_flip.png"))

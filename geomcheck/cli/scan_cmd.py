@@ -46,6 +46,8 @@ def register(subparsers) -> None:
     resume.add_argument("--no-resume", dest="resume", action="store_false", help="recompute every partition")
     p.add_argument("--overwrite", action="store_true", help="replace a scan of other inputs in --out")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--plot-dir", default=None, metavar="DIR",
+                   help="write flips.png (estimated flips per path, by layer and kind) and first_flip.png here")
     add_json_flag(p)
     p.set_defaults(run=run)
 
@@ -111,5 +113,53 @@ def run(args) -> int:
         "inputs": report.manifest["inputs"],
         "summary": summary,
     }
+    if args.plot_dir:
+        payload["plots"] = _plots(args.out, args.plot_dir)
     emit(args, payload, _human)
     return 0
+
+
+def _plots(scan_dir: str, directory: str) -> list[str]:
+    """Histograms per (layer, kind): estimated flips, and the first flip's λ (log scale)."""
+    try:
+        import matplotlib
+    except ImportError:
+        from geomcheck.errors import MissingDependency
+
+        raise MissingDependency("matplotlib", "plot", "--plot-dir") from None
+    matplotlib.use("Agg")
+    from pathlib import Path
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from geomcheck.studies.store import read_scan
+
+    cols = read_scan(scan_dir, ["layer", "kind", "flips_estimate", "first_flip_estimate"]).to_pydict()
+    groups: dict = {}
+    for i, key in enumerate(zip(cols["layer"], cols["kind"])):
+        groups.setdefault(key, []).append(i)
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for column, name, xlabel, log in (("flips_estimate", "flips.png", "neuron zeros along the path (estimate)", False),
+                                      ("first_flip_estimate", "first_flip.png", "first flip: λ (estimate)", True)):
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        values = {key: [cols[column][i] for i in idx if cols[column][i] is not None] for key, idx in sorted(groups.items())}
+        flat = [v for vs in values.values() for v in vs if not log or v > 0]
+        if flat:
+            bins = (np.logspace(np.log10(min(flat)), np.log10(max(flat)), 30) if log and min(flat) < max(flat)
+                    else np.linspace(min(flat), max(flat) + 1, 30))
+            for (layer, kind), vs in values.items():
+                if vs:
+                    ax.hist(vs, bins=bins, histtype="step", linewidth=1.5, label=f"layer {layer} {kind}")
+            ax.legend(fontsize=7)
+        if log:
+            ax.set_xscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("paths")
+        fig.tight_layout()
+        fig.savefig(out / name, dpi=120)
+        plt.close(fig)
+        written.append(str(out / name))
+    return written
