@@ -569,6 +569,10 @@ def run_scan(config: ScanConfig, client=None, on_partition: Callable[[Task, str]
             _run_on_dask(client, todo, settle, config.progress)
         finally:
             if own_cluster is not None:
+                import logging
+
+                # a worker slow to exit is killed by its nanny with a warning: not news for the user
+                logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
                 client.close()
                 own_cluster.close()
     report.elapsed_s = time.perf_counter() - started
