@@ -127,3 +127,22 @@ def test_worker_with_other_weights_refuses(client, tmp_path):
     model.write_text(dump_model(load_model("toy:random?d=6&n=16&seed=1")))  # changed behind the driver's back
     with pytest.raises(InvalidInput, match="different weights"):
         client.submit(scan_module.run_partition, task, pure=False).result()
+
+
+def test_scheduler_address_and_cli(client, tmp_path, capsys):
+    import json
+
+    from geomcheck.cli import main
+
+    run_scan(_config(tmp_path / "ref"), client=client)
+    reference = _rows(tmp_path / "ref")
+    run_scan(_config(tmp_path / "addr", scheduler=client.scheduler.address))  # a client of our own, to that cluster
+    assert _rows(tmp_path / "addr") == reference
+    # the command line with its own LocalCluster (one worker process here, to keep the test short)
+    argv = ["scan", RANDOM, "--layers", "0-1", "--directions", "random:5", "--bases", "random:4@1", "--paths",
+            "rays,superposition", "--out", str(tmp_path / "cli"), "--exact", "sample:2", "--chunk", "4",
+            "--workers", "1", "--json"]
+    assert main(argv) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["workers"] == 1 and payload["partitions"]["computed"] == 14
+    assert _without_floats(_rows(tmp_path / "cli")) == _without_floats(reference)

@@ -559,9 +559,10 @@ def run_scan(config: ScanConfig, client=None, on_partition: Callable[[Task, str]
         for task in todo:  # in this process: for debugging and small scans
             settle(task, run_partition(task))
     elif todo:
-        own_cluster = None
+        own_cluster = own_client = None
         if client is None:
             client, own_cluster = _start_client(config)
+            own_client = client
         try:
             report.dashboard = _dashboard(client, own_cluster)
             report.workers = len(client.scheduler_info().get("workers", {}))
@@ -573,7 +574,9 @@ def run_scan(config: ScanConfig, client=None, on_partition: Callable[[Task, str]
 
                 # a worker slow to exit is killed by its nanny with a warning: not news for the user
                 logging.getLogger("distributed.nanny").setLevel(logging.ERROR)
-                client.close()
+            if own_client is not None:
+                own_client.close()
+            if own_cluster is not None:
                 own_cluster.close()
     report.elapsed_s = time.perf_counter() - started
     return report
