@@ -287,6 +287,19 @@ def test_outside_the_cone_gives_a_checked_counterexample(data):
     replay_all(block, counterexample_on_ray(block, v))
 
 
+def test_cone_that_is_a_plane_gets_an_exact_direction():
+    """Two neurons with one w and opposite biases: rows b_i·w_i = ±(1, 4/3, 4), so the cone is the
+    plane 3v₁ + 4v₂ + 12v₃ = 0 (found by hypothesis: no entry ≤ 2 solves it, and the LP's v is 0)."""
+    w = (F(1), F(4, 3), F(4))
+    block = MLPBlock(w_in=((F(0),) * 3, w, w), b_in=(F(0), F(1), F(-1)), w_out=((F(0),) * 3,) * 3,
+                     b_out=(F(0),) * 3, norm=make_normalization("none"), activation=get_activation("relu"))
+    result = monosemantic_cone(block)
+    v = result.direction
+    assert v is not None and any(v) and 3 * v[0] + 4 * v[1] + 12 * v[2] == 0
+    assert check_certificate(cone_certificate(block, result)).accepted
+    assert in_cone(block, v) and counterexample_on_ray(block, v) is None
+
+
 @settings(max_examples=25)
 @given(block=blocks(norm="none", d=3))
 def test_cone_certificate_always_accepted(block):

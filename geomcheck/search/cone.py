@@ -189,14 +189,26 @@ def _relative_interior(block_d: int, rows: dict[int, tuple[Fraction, ...]], equa
             return v
     reduced, pivots = rref(eq_rows, block_d) if eq_rows else ([], [])
     free = [j for j in range(block_d) if j not in pivots]
+
+    def in_null_space(values) -> list[Fraction]:
+        """The v with the given free coordinates and g·v = 0 for every g in E (solved exactly)."""
+        v = [Fraction(0)] * block_d
+        for j, value in zip(free, values):
+            v[j] = value
+        for row, p in zip(reduced, pivots):
+            v[p] = -sum((row[j] * v[j] for j in free), Fraction(0))
+        return v
+
+    # small integer points of the subspace {g·v = 0, g ∈ E} first: when every row is an
+    # equality (the cone is that subspace) the LP's v is 0 and only this finds a point
+    for values in itertools.islice(small_integer_directions(len(free)), 3000) if free else ():
+        v = in_null_space(values)
+        if good(v):
+            return tuple(v)
     top = max(abs(float(v_float[j])) for j in free) if free else 0.0
     if top > 0:
         for size in (2**k for k in range(1, 50)):
-            v = [Fraction(0)] * block_d
-            for j in free:
-                v[j] = Fraction(round(float(v_float[j]) / top * size))
-            for row, p in zip(reduced, pivots):
-                v[p] = -sum((row[j] * v[j] for j in free), Fraction(0))
+            v = in_null_space([Fraction(round(float(v_float[j]) / top * size)) for j in free])
             if good(v):
                 return tuple(v)
     raise ConeSearchFailed("could not round the LP's direction to an exact relative-interior point")
