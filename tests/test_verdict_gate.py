@@ -25,9 +25,9 @@ ALLOWED_DIRS = {PACKAGE / "checker"}
 # (PathAnalysis.status in geometry/paths.py: commands use the gate's verdict instead).
 PENDING_REMOVAL = {PACKAGE / "geometry" / "paths.py"}
 # being routed through the gate in the following commits of this branch
-NOT_YET = {PACKAGE / p for p in ("certify/cone.py", "certify/sphere.py", "claims/__init__.py", "claims/symbolic.py",
-                                  "cli/cap_cmd.py", "cli/counterexample_cmd.py", "cli/sphere_cmd.py", "cli/study_cmd.py",
-                                  "search/sphere.py", "search/study.py")}
+NOT_YET = {PACKAGE / p for p in ("claims/__init__.py", "claims/symbolic.py",
+                                  "cli/counterexample_cmd.py", "cli/study_cmd.py",
+                                  "search/study.py")}
 WORD = re.compile(r"\b(proved|refuted)\b")
 NAMES = {"PROVED", "REFUTED"}
 
@@ -187,3 +187,99 @@ def test_the_detached_certificate_checks(tmp_path, capsys):
     assert code == 0 and p["certificate"] == str(cert)
     assert main(["check", str(cert)]) == 0
     capsys.readouterr()
+
+
+# ---------------------------------------------------------------- feasible / cap / sphere
+
+def test_dyt_feasibility_is_decided_over_the_image_of_tanh(capsys):
+    """toy:dyt3 folds to neuron 1: h_1 = w'_1·y + b'_1 with y = tanh(α·x) ∈ (−1, 1)³; it is
+    negative on the whole box, so '*+**' is infeasible, although it is feasible in ℝ³ (main
+    printed `feasible [proved]` with the witness y = (0, 3, 0), outside the image of tanh)."""
+    from fractions import Fraction
+
+    from geomcheck.io.resolve import load_model
+    from geomcheck.search.sphere import space_feasibility
+
+    block = load_model("toy:dyt3")
+    f = block.folded
+    # by hand: the maximum of w'_1·y + b'_1 over the closed box is Σ|w'_1j| + b'_1 ≤ 0
+    assert sum(abs(w) for w in f.weights[1]) + f.bias[1] <= 0
+    assert space_feasibility(f.weights, f.bias, "*+**").feasible is True   # in R^3: the old, wrong domain
+    code, p = _json(capsys, "feasible", "toy:dyt3", "--pattern", "*+**")
+    assert code == 0 and p["feasible"] is False and p["status"] == "estimate" and not p["checked"]
+    code, p = _json(capsys, "feasible", "toy:dyt3", "--pattern", "+***")
+    assert p["feasible"] is True and p["status"] == "estimate"
+    y = [Fraction(v) for v in p["witness_tanh"]]
+    assert all(-1 < v < 1 for v in y) and block.folded.signs_at(tuple(y))[0] > 0
+
+
+def test_feasible_reports_the_checker(capsys, tmp_path):
+    cert = tmp_path / "f.json"
+    code, p = _json(capsys, "feasible", "toy:circle3", "--pattern", "+++-", "--certificate", str(cert))
+    assert p["feasible"] is False and p["status"] == "proved" and p["checked"]
+    assert p["certificate_kind"] == "sphere-infeasible" and main(["check", str(cert)]) == 0
+    capsys.readouterr()
+
+
+TINY = {"format": "geomcheck.mlp/1", "norm": {"kind": "layernorm", "eps": "0"}, "activation": "relu",
+        "w_in": [["1", "-1", "0"], ["0", "1", "-1"]], "b_in": ["0", "1/3"],
+        "w_out": [["1", "0"], ["0", "1"], ["1", "1"]], "b_out": ["0", "0", "0"]}
+
+
+def test_cap_radius_prints_only_guaranteed_digits(tmp_path, capsys):
+    """Neuron 0 (w = (1, −1, 0), b = 0) cuts the sphere in a great circle; for
+    v = (1 + 10⁻¹⁸, 1, −2) the cap radius is asin(|w·Pv|/(‖w‖‖Pv‖)), by hand
+    10⁻¹⁸/(√2·‖Pv‖) with ‖Pv‖ ≈ √6: ≈ 2.886751345948129e-19. float64 printed 0."""
+    from mpmath import asin, mp, mpf, sqrt
+
+    model = tmp_path / "tiny.json"
+    model.write_text(json.dumps(TINY))
+    code, p = _json(capsys, "cap", str(model), "--direction", "1000000000000000001/1000000000000000000,1,-2",
+                    "--cos", "1")
+    assert code == 0 and p["status"] == "proved" and p["checked"] and p["neurons"] == [0]
+    with mp.workdps(60):
+        u = [mpf(1) + mpf(10) ** -18, mpf(1), mpf(-2)]
+        m = sum(u) / 3
+        u = [x - m for x in u]
+        exact = asin(abs(u[0] - u[1]) / sqrt(2) / sqrt(sum(x * x for x in u)))
+        digits = p["radius"].replace("e-19", "")
+        assert mp.nstr(exact, len(digits) - 1, strip_zeros=False) == p["radius"]
+    assert p["radius"] == "2.88675134594813e-19"
+    # the cap with cos = 1 is the point itself: region-constant, decided exactly
+    assert p["decision"]["constant"] is True
+
+
+def test_cap_digits_agree_with_high_precision(capsys):
+    from mpmath import acos, mp, mpf, sqrt
+
+    code, p = _json(capsys, "cap", "toy:circle3", "--direction", "1,0,-1")
+    ex = p["exact"]
+    with mp.workdps(50):
+        c = mpf(int(ex["alpha"].split("/")[0])) / (int(ex["alpha"].split("/")[1]) if "/" in ex["alpha"] else 1) \
+            / sqrt(int(ex["M"])) + sqrt(mpf(17) / 18)
+        assert ex["beta"] == "17/18"
+        assert mp.nstr(acos(c), 15, strip_zeros=False) == p["radius"]
+
+
+def test_correct_digits_rounds_exactly():
+    from fractions import Fraction as F
+
+    from geomcheck.api.sphere import correct_digits
+
+    assert correct_digits(F(1234567, 1000000), F(1234568, 1000000), 15) == "1.23457"
+    assert correct_digits(F(1, 3), F(1, 3), 5) == "0.33333"
+    assert correct_digits(F(-1), F(1)) is None
+    # an interval straddling a rounding boundary at every length keeps no digit it cannot guarantee
+    assert correct_digits(F(4999, 10000), F(5001, 10000), 15) == "0.500"
+
+
+def test_sphere_statuses_come_from_the_gate(capsys):
+    code, p = _json(capsys, "sphere", "toy:circle3")
+    assert p["status"] == "proved" and p["certificate_kind"] == "sphere-neurons" and p["checked"]
+    r = p["regions"]
+    assert r["count"] == 8 and r["status"] == "proved" and r["certificate_kind"] == "circle-regions"
+    # the whole-space count (deletion–restriction) has no certificate kind
+    assert r["space"]["count"] == 10 and r["space"]["status"] == "estimate" and not r["space"]["checked"]
+    code, p = _json(capsys, "sphere", "toy:sphere4")
+    assert p["regions"]["count"] == 22 and p["regions"]["status"] == "proved"
+    assert p["regions"]["certificate_kind"] == "sphere-regions"
