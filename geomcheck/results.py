@@ -24,7 +24,7 @@ from geomcheck.verdicts import Verdict
 __all__ = ["Result", "write_certificate", "verdict_keys", "GATE_PATTERNS_NOTE", "smooth_note"]
 
 # One wording for every command (path, counterexample, study) about smooth activations.
-GATE_PATTERNS_NOTE = ("a GELU/SiLU block is smooth, so it is never affine on a region: its sign patterns are gate "
+GATE_PATTERNS_NOTE = ("a GELU/SiLU block is smooth, so it is not affine on any region: its sign patterns are gate "
                       "patterns (which neurons' pre-activations are positive), and 'map changes' compares the "
                       "ReLU-gate surrogate maps W_out·D_s·[W' | b']")
 

@@ -17,7 +17,7 @@ from typing import Any
 from geomcheck.results import smooth_note, verdict_keys
 from geomcheck.verdicts import PROVED, REFUTED, Verdict, gate
 
-__all__ = ["PathResult", "analyse"]
+__all__ = ["PathResult", "analyse", "certify"]
 
 
 
@@ -55,6 +55,14 @@ class PathResult:
 
 def analyse(block, spec, engine: str = "filtered", *, model: Any = None) -> PathResult:
     """Analyse ``spec`` on ``block`` with ``engine`` (``"filtered"`` or ``"exact"``) and gate the answer."""
+    analysis, certificate = certify(block, spec, engine)
+    verdict = gate(certificate, REFUTED if analysis.crossings else PROVED, model=model)
+    return PathResult(analysis, verdict, certificate, engine)
+
+
+def certify(block, spec, engine: str = "filtered"):
+    """``(analysis, path certificate)`` without a verdict: for callers whose statement is not
+    "the path is region-constant" (they gate the certificate themselves)."""
     from geomcheck.certify.path import path_certificate
 
     if engine == "exact":
@@ -65,6 +73,4 @@ def analyse(block, spec, engine: str = "filtered", *, model: Any = None) -> Path
         from geomcheck.search.paths import analyse_path_fast
 
         analysis = analyse_path_fast(block, spec)
-    certificate = path_certificate(block, analysis)
-    verdict = gate(certificate, REFUTED if analysis.crossings else PROVED, model=model)
-    return PathResult(analysis, verdict, certificate, engine)
+    return analysis, path_certificate(block, analysis)

@@ -1,8 +1,10 @@
 """``geomcheck prove [PATH…] [--out DIR] [--json]``: establish the bundled claims.
 
 Each claim is re-run from scratch: the exact engine computes the answer and a
-certificate, the trusted checker re-verifies the certificate, and the result
-is compared with what the claim file says must come out. Exit status 0 only
+certificate, the trusted checker re-verifies the certificate in the same run
+(:func:`geomcheck.verdicts.gate`), and the result is compared with what the
+claim file says must come out. A claim whose ``expect`` is empty compares
+nothing: it is refused (one line, exit 2) before anything runs. Exit status 0 only
 when every claim holds (claims marked *pending*, whose runner another part of
 geomcheck has not registered yet, are listed but do not count).
 """
@@ -28,7 +30,8 @@ def _table(payload: dict) -> str:
     rows = [("claim", "status", "holds", "verdict")]
     for c in payload["claims"]:
         holds = "yes" if c["holds"] else ("—" if c["status"] == "pending" else "NO")
-        rows.append((c["name"], c["status"] + (" (sympy)" if c["evidence"] == "sympy" else ""), holds, c["verdict"]))
+        rows.append((c["name"], c["status"] + (" (sympy)" if c["evidence"] == "sympy" else "")
+                     + (f" ({c['certificate_kind']}, checked)" if c.get("checked") else ""), holds, c["verdict"]))
     widths = [max(len(r[k]) for r in rows) for k in range(3)]
     lines = ["  ".join(r[k].ljust(widths[k]) for k in range(3)) + "  " + r[3] for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
