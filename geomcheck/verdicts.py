@@ -102,4 +102,4 @@ def combine(verdicts: list[Verdict], if_all: str) -> Verdict:
             return v if v.status == ESTIMATE else estimate(v.checker_message)
     kinds = sorted({v.certificate_kind for v in verdicts if v.certificate_kind})
     return Verdict(if_all, ", ".join(kinds), True,
-                   f"accepted: {len(verdicts)} certificate(s) ({', '.join(kinds)})")
+                   f"accepted: all {len(verdicts)} checked result(s) ({', '.join(kinds)})")

@@ -47,7 +47,7 @@ from typing import Any, Callable
 from geomcheck.errors import GeomcheckError, InvalidInput
 from geomcheck.verdicts import ESTIMATE, PROVED, REFUTED, Verdict, combine, estimate, gate
 
-__all__ = ["Outcome", "ClaimResult", "runner", "load_claims", "run_claim", "bundled_claim_files", "RUNNER_MODULES"]
+__all__ = ["Outcome", "ClaimResult", "ProveResult", "prove", "runner", "load_claims", "run_claim", "bundled_claim_files", "RUNNER_MODULES"]
 
 FORMAT = "geomcheck.claims/1"
 
@@ -215,3 +215,72 @@ def run_claim(claim: dict, source: str = "") -> ClaimResult:
                        evidence=outcome.evidence,
                        detail=f"{len(outcome.certificates)} certificate(s) accepted by the checker",
                        certificates=outcome.certificates, steps=outcome.steps, gate=verdict)
+
+
+@dataclass
+class ProveResult:
+    """``geomcheck prove``: every claim's result, and one verdict for the run.
+
+    ``verdict`` is *proved* only when every counted claim is *proved* by checked
+    certificates (:func:`geomcheck.verdicts.combine`); ``all_hold`` also counts
+    symbolic derivations that hold (their status is *estimate*).
+    """
+
+    claims: list[ClaimResult]
+    verdict: Verdict
+    written: dict[str, list[str]] = field(default_factory=dict)
+    out: str | None = None
+
+    @property
+    def status(self) -> str:
+        return self.verdict.status
+
+    @property
+    def counted(self) -> list[ClaimResult]:
+        return [c for c in self.claims if c.status != "pending"]
+
+    @property
+    def all_hold(self) -> bool:
+        return bool(self.counted) and all(c.holds for c in self.counted)
+
+    @property
+    def evidence(self) -> dict[str, Any]:
+        return self.to_json()
+
+    def to_json(self) -> dict[str, Any]:
+        rows = []
+        for c in self.claims:
+            row = c.as_dict()
+            if c.name in self.written:
+                row["certificate_files"] = self.written[c.name]
+            rows.append(row)
+        return {"claims": rows, "all_hold": self.all_hold,
+                "certificates": sum(len(c.certificates) for c in self.claims if c.holds),
+                "out": self.out, **self.verdict.to_json()}
+
+
+def prove(paths: list[str | Path] | None = None, out: str | Path | None = None) -> ProveResult:
+    """Run every claim in ``paths`` (default: the bundled proofs); write checked certificates to ``out``."""
+    claims = load_claims(paths or None)
+    folder = Path(out) if out is not None else None
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInput(f"--out: cannot create the folder {folder} ({exc.strerror})") from None
+    results, written = [], {}
+    for source, claim in claims:
+        result = run_claim(claim, source=source.name)
+        if folder is not None and result.certificates:
+            files = []
+            for k, cert in enumerate(result.certificates):
+                suffix = f"-{k}" if len(result.certificates) > 1 else ""
+                target = folder / f"{slug(result.name)}{suffix}.json"
+                target.write_text(json.dumps(cert, indent=1) + "\n", encoding="utf-8")
+                files.append(str(target))
+            written[result.name] = files
+        results.append(result)
+    gated = [c.gate for c in results if c.status != "pending" and c.evidence == "checker" and c.gate is not None]
+    verdict = combine(gated, PROVED) if gated and all(c.holds for c in results if c.status != "pending") \
+        else estimate("not every claim holds with checked certificates")
+    return ProveResult(results, verdict, written, str(folder) if folder is not None else None)

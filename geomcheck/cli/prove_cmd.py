@@ -11,11 +11,7 @@ geomcheck has not registered yet, are listed but do not count).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from geomcheck.cli.common import add_json_flag, emit
-from geomcheck.errors import InvalidInput
 
 
 def register(subparsers) -> None:
@@ -48,33 +44,9 @@ def _table(payload: dict) -> str:
 
 
 def run(args) -> int:
-    from geomcheck.claims import load_claims, run_claim, slug
+    from geomcheck.claims import prove
 
-    claims = load_claims(args.paths or None)
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InvalidInput(f"--out: cannot create the folder {out} ({exc.strerror})") from None
-    results = []
-    written = 0
-    for source, claim in claims:
-        result = run_claim(claim, source=source.name)
-        entry = result.as_dict()
-        if out is not None and result.certificates:
-            files = []
-            for k, cert in enumerate(result.certificates):
-                suffix = f"-{k}" if len(result.certificates) > 1 else ""
-                target = out / f"{slug(result.name)}{suffix}.json"
-                target.write_text(json.dumps(cert, indent=1) + "\n", encoding="utf-8")
-                files.append(str(target))
-            entry["certificate_files"] = files
-            written += len(files)
-        results.append(entry)
-    counted = [r for r in results if r["status"] != "pending"]
-    payload = {"claims": results, "all_hold": all(r["holds"] for r in counted) and bool(counted),
-               "certificates": sum(r["certificates"] for r in results if r["holds"]),
-               "out": str(out) if out is not None else None}
+    result = prove(args.paths or None, args.out)
+    payload = result.to_json()
     emit(args, payload, _table)
-    return 0 if payload["all_hold"] else 1
+    return 0 if result.all_hold else 1

@@ -1,11 +1,11 @@
 """``geomcheck study minilm [--layers 0,3] [--seed S] [--full] [--json] [--plot-dir DIR]``.
 
 The essay's question and the follow-up on the real all-MiniLM-L6-v2 weights,
-per layer, exactly: (a) rays (ε = 0: region-constant by proof; ε = 10⁻¹²: the
+per layer, computed exactly (no row certificate is checked, so every status is estimate): (a) rays (ε = 0: region-constant by proof; ε = 10⁻¹²: the
 centred norm below which each tested ray changes region, against the norms of
 real tokens), (b) superposition paths ``x + λ·d`` (exact number of gate-sign
 changes and the first λ), (c) the same weights without LayerNorm (how many
-regions a ray crosses). Logic in :mod:`geomcheck.search.study`.
+regions a ray crosses). Logic in :mod:`geomcheck.search.study`, result object from :mod:`geomcheck.api.study`.
 """
 
 from __future__ import annotations
@@ -137,14 +137,15 @@ def _plots(payload: dict, directory: str) -> list[str]:
 
 
 def run(args) -> int:
-    from geomcheck.search.study import run_minilm_study
+    from geomcheck.api.study import study_minilm
     from geomcheck.io.real import MINILM_LAYERS
 
     layers = _layers(args.layers)
     for layer in layers or []:
         if not 0 <= layer < MINILM_LAYERS:
             raise InvalidInput(f"--layers: layer {layer} does not exist (valid: 0 … {MINILM_LAYERS - 1})")
-    payload = run_minilm_study(layers, seed=args.seed, full=args.full, progress=not args.no_progress and not args.json)
+    payload = study_minilm(layers, seed=args.seed, full=args.full,
+                           progress=not args.no_progress and not args.json).to_json()
     if args.plot_dir:
         payload["plots"] = _plots(payload, args.plot_dir)
     if not args.json:
