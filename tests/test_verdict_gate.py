@@ -332,3 +332,51 @@ def test_a_claim_with_nothing_to_compare_is_an_error(tmp_path, capsys):
     path.write_text(json.dumps(claims))
     assert main(["prove", str(path)]) == 2
     capsys.readouterr()
+
+
+# ---------------------------------------------------------------- printed digits of exact quantities
+
+from fractions import Fraction  # noqa: E402
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.fractions(min_value=Fraction(1, 10 ** 30), max_value=Fraction(10 ** 30)), st.integers(1, 17))
+def test_correct_digits_is_the_correct_rounding(x, k):
+    """On a point interval, the printed decimal is within half a unit of its last digit of x."""
+    from decimal import Decimal
+
+    from geomcheck.api.sphere import correct_digits
+
+    text = correct_digits(x, x, k)
+    value = Fraction(Decimal(text))
+    e = 0
+    while Fraction(10) ** e > value:
+        e -= 1
+    while Fraction(10) ** (e + 1) <= value:
+        e += 1
+    ulp = Fraction(10) ** (e - k + 1)     # a unit in the k-th significant digit of the printed value
+    assert abs(value - x) <= ulp / 2
+
+
+def test_sqrt_digits_is_exact_without_floats():
+    from geomcheck.api.paths import sqrt_digits
+
+    assert sqrt_digits(Fraction(2)) == "1.4142135623730950"       # √2 = 1.41421356237309504880…
+    assert sqrt_digits(Fraction(3, 500)) == "0.077459666924148338"  # √(3/500) = 0.0774596669241483377…
+    assert sqrt_digits(Fraction(10) ** 700) == "1.0000000000000000e+350"   # beyond float range: no overflow
+
+
+def test_boundary_radius_near_zero_keeps_its_digits():
+    """cos²ρ = 1 − 10⁻³⁰: ρ = arccos √(1 − 10⁻³⁰) = 1.000…·10⁻¹⁵ (ρ ≈ √(1 − cos²ρ) to 1e-30);
+    float64 acos(sqrt(1 − 1e-30)) is exactly 0."""
+    import math
+
+    from geomcheck.api.sphere import boundary_radius_digits
+
+    assert math.acos(math.sqrt(float(1 - Fraction(1, 10 ** 30)))) == 0.0
+    assert boundary_radius_digits(1 - Fraction(1, 10 ** 30), 1) == "1.00000000000e-15"
+    assert boundary_radius_digits(Fraction(1, 6), -1) == "1.99133066208"   # π − arccos(1/√6)
+    assert boundary_radius_digits(Fraction(1), 1) == "0"                  # tangent

@@ -11,13 +11,37 @@ leaves the engine's answer an *estimate*.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 from geomcheck.results import smooth_note, verdict_keys
 from geomcheck.verdicts import PROVED, REFUTED, Verdict, gate
 
-__all__ = ["PathResult", "analyse", "certify"]
+__all__ = ["PathResult", "analyse", "certify", "sqrt_digits"]
+
+
+def sqrt_digits(x: Fraction, digits: int = 17) -> str:
+    """√x (x ≥ 0 rational) as the correct rounding to at most ``digits`` significant digits,
+    from an integer-sqrt enclosure (no float: no rounding error, no overflow)."""
+    from geomcheck.api.sphere import correct_digits
+
+    if x == 0:
+        return "0"
+    bits = 4 * digits + 8
+    while True:
+        # scale so that the integer square root has about ``bits`` bits
+        k = max(0, bits - (x.numerator.bit_length() - x.denominator.bit_length()) // 2)
+        scaled_lo = (x.numerator << (2 * k)) // x.denominator
+        r = math.isqrt(scaled_lo)
+        lo, hi = Fraction(r, 1 << k), Fraction(r + 1, 1 << k)
+        text = correct_digits(lo, hi, digits)
+        if text is not None and len(text.split("e")[0].replace("-", "").replace(".", "").lstrip("0")) >= min(digits, 15):
+            return text
+        if bits > 64 * digits:
+            return text if text is not None else f"in [{lo}, {hi}]"
+        bits *= 2
 
 
 
@@ -46,6 +70,12 @@ class PathResult:
         out = self.analysis.to_json(digits)
         out.update(verdict_keys(self.verdict))
         out["engine"] = self.engine
+        # √ of an exact r² as correct digits only (the engine's float sqrt may be off in the last
+        # digits, and overflows beyond 1e308)
+        for entry in out.get("critical_norms", []):
+            entry["norm"] = sqrt_digits(Fraction(entry["squared_norm"]), digits)
+        if out.get("constant_above") is not None:
+            out["constant_above_norm"] = sqrt_digits(Fraction(out["constant_above"]), digits)
         out["gate_patterns"] = not self.analysis.piecewise_linear
         note = smooth_note(self.analysis.block)
         if note is not None:

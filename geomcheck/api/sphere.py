@@ -19,7 +19,8 @@ from geomcheck.exact.rationals import format_rational
 from geomcheck.results import Result, verdict_keys
 from geomcheck.verdicts import PROVED, Verdict, estimate, gate
 
-__all__ = ["feasible", "cap", "sphere_summary", "SphereResult", "enclose_arccos", "correct_digits",
+__all__ = ["feasible", "cap", "sphere_summary", "SphereResult", "enclose_arccos", "enclose_acos",
+           "boundary_radius_digits", "correct_digits",
            "KINDS", "EXHAUSTIVE_LIMIT"]
 
 KINDS = ("cuts", "tangent", "always_on", "always_off", "constant_zero")
@@ -127,8 +128,18 @@ def enclose_arccos(M: Fraction, alpha: Fraction, beta: Fraction, bits: int) -> t
     old = iv.prec
     try:
         iv.prec = bits
-        c = _ivq(iv, alpha) / iv.sqrt(_ivq(iv, M)) + iv.sqrt(_ivq(iv, beta))
-        c_lo, c_hi = _ends(c)
+        c_lo, c_hi = _ends(_ivq(iv, alpha) / iv.sqrt(_ivq(iv, M)) + iv.sqrt(_ivq(iv, beta)))
+    finally:
+        iv.prec = old
+    return (max(c_lo, Fraction(-1)), min(c_hi, Fraction(1))), *enclose_acos(c_lo, c_hi, bits)
+
+
+def enclose_acos(c_lo: Fraction, c_hi: Fraction, bits: int) -> tuple[tuple[Fraction, Fraction], tuple[Fraction, Fraction]]:
+    """Enclosures of arccos c (radians, degrees) for every c in ``[c_lo, c_hi]`` (clipped to [−1, 1])."""
+    iv = _iv()
+    old = iv.prec
+    try:
+        iv.prec = bits
         c_lo, c_hi = max(c_lo, Fraction(-1)), min(c_hi, Fraction(1))
 
         def acos(x: Fraction):
@@ -137,9 +148,32 @@ def enclose_arccos(M: Fraction, alpha: Fraction, beta: Fraction, bits: int) -> t
         lo, hi = acos(c_hi), acos(c_lo)   # arccos decreases
         d_lo, d_hi = _ends(lo)[0], _ends(hi)[1]
         deg_lo, deg_hi = _ends(lo * 180 / iv.pi)[0], _ends(hi * 180 / iv.pi)[1]
-        return (c_lo, c_hi), (max(d_lo, Fraction(0)), d_hi), (max(deg_lo, Fraction(0)), deg_hi)
+        return (max(d_lo, Fraction(0)), d_hi), (max(deg_lo, Fraction(0)), deg_hi)
     finally:
         iv.prec = old
+
+
+def boundary_radius_digits(cos2: Fraction, cos_sign: int, digits: int = 12) -> str | None:
+    """ρ = arccos(cos_sign·√cos2), the angular radius of a neuron's boundary, as correct digits."""
+    bits = 96
+    while True:
+        iv = _iv()
+        old = iv.prec
+        try:
+            iv.prec = bits
+            root = _ends(iv.sqrt(_ivq(iv, cos2)))
+        finally:
+            iv.prec = old
+        c_lo, c_hi = (root[0], root[1]) if cos_sign >= 0 else (-root[1], -root[0])
+        rad, _ = enclose_acos(c_lo, c_hi, bits)
+        text = correct_digits(*rad, digits) if rad[1] > 0 else "0"
+        if text is not None and (text == "0" or _significant(text) >= digits) or bits >= 8192:
+            return text
+        bits *= 2
+
+
+def _significant(text: str) -> int:
+    return len(text.split("e")[0].replace("-", "").replace(".", "").lstrip("0"))
 
 
 def _round_sig(x: Fraction, k: int) -> tuple[int, int]:
@@ -182,8 +216,7 @@ def _enclosed_display(M, alpha, beta, digits: int = 15) -> dict:
     while True:
         c, rad, deg = enclose_arccos(M, alpha, beta, bits)
         shown = [correct_digits(*c, digits), correct_digits(*rad, digits), correct_digits(*deg, min(digits, 10))]
-        if all(s is not None and len(s.replace("-", "").replace(".", "").split("e")[0].lstrip("0")) >= min(digits, 10)
-               for s in shown) or bits >= 16384:
+        if all(s is not None and _significant(s) >= min(digits, 10) for s in shown) or bits >= 16384:
             return {"cos": shown[0], "radius": shown[1], "degrees": shown[2], "bits": bits,
                     "radius_interval": [_sci(rad[0]), _sci(rad[1])]}
         bits *= 2
@@ -347,7 +380,8 @@ def sphere_summary(block, regions: str = "auto", budget: float = 20.0, progress:
             entry["cos_radius_squared"] = format_rational(nb.cos2)
             entry["cos_radius_sign"] = nb.cos_sign
         if nb.kind in ("cuts", "tangent"):
-            entry["radius"] = f"{nb.radius:.12g}"   # display only: the exact value is cos² and its sign
+            # correct digits from an enclosure (float acos loses them near 0 and π)
+            entry["radius"] = boundary_radius_digits(nb.cos2, nb.cos_sign)
             if sphere.d <= 64:
                 entry["centre"] = _vec(sphere.weights[nb.index])
         listed.append(entry)
