@@ -380,3 +380,47 @@ def test_boundary_radius_near_zero_keeps_its_digits():
     assert boundary_radius_digits(1 - Fraction(1, 10 ** 30), 1) == "1.00000000000e-15"
     assert boundary_radius_digits(Fraction(1, 6), -1) == "1.99133066208"   # π − arccos(1/√6)
     assert boundary_radius_digits(Fraction(1), 1) == "0"                  # tangent
+
+
+# ---------------------------------------------------------------- every command, one contract
+
+COMMANDS = [
+    ["ray", "toy:circle3", "--direction", "1,0,-1"],
+    ["path", "toy:circle3", "--base", "1,0,-1", "--add", "0,1,-1"],
+    ["arc", "toy:circle3", "--from", "1,0,-1", "--to", "0,1,-1"],
+    ["sphere", "toy:circle3"],
+    ["feasible", "toy:circle3", "--pattern", "+-+-"],
+    ["feasible", "toy:dyt3", "--pattern", "+***"],
+    ["cap", "toy:circle3", "--direction", "1,0,-1"],
+    ["counterexample", "toy:circle3-noln"],
+    ["counterexample", "toy:circle3-noln", "--direction", "0,-1,1"],
+    ["counterexample", "toy:circle3-noln", "--cone"],
+    ["counterexample", "toy:circle3", "--contrast", "--directions", "5"],
+    ["counterexample", "toy:dyt3"],
+    ["counterexample", "--search", "--examples", "50"],
+]
+
+
+def _verdict_objects(payload):
+    """Every JSON object in the payload that carries a status."""
+    if isinstance(payload, dict):
+        if "status" in payload and payload["status"] in ("proved", "refuted", "estimate"):
+            yield payload
+        for value in payload.values():
+            yield from _verdict_objects(value)
+    elif isinstance(payload, list):
+        for value in payload:
+            yield from _verdict_objects(value)
+
+
+@pytest.mark.parametrize("argv", COMMANDS, ids=lambda a: " ".join(a[:3]))
+def test_every_command_says_what_backs_its_verdict(argv, capsys):
+    code, p = _json(capsys, *argv)
+    assert code == 0
+    assert {"status", "checked", "certificate_kind", "checker"} <= set(p)
+    for obj in _verdict_objects(p):
+        if obj["status"] in ("proved", "refuted"):
+            assert obj.get("checked") is True and obj["checker"].startswith("accepted"), obj
+            assert obj["certificate_kind"]
+        else:
+            assert not obj.get("checked")

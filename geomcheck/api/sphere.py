@@ -365,8 +365,13 @@ def _regions(block, sphere, regions: str, budget: float, progress: bool):
     return entry, None, cert
 
 
-def sphere_summary(block, regions: str = "auto", budget: float = 20.0, progress: bool = False) -> SphereResult:
-    """Neuron classification (gated ``sphere-neurons`` certificate) and region counts (gated when certified)."""
+def sphere_summary(block, regions: str = "auto", budget: float = 20.0, progress: bool = False,
+                   regions_certificate: bool = False) -> SphereResult:
+    """Neuron classification (gated ``sphere-neurons`` certificate) and region counts (gated when certified).
+
+    ``regions_certificate``: also build the ``sphere-regions`` certificate (n ≤ 12) when the
+    count itself did not produce one (the ``--regions-certificate`` option).
+    """
     from geomcheck.certify.sphere import neurons_certificate
     from geomcheck.geometry.sphere import classify_neurons, sphere_of
 
@@ -398,5 +403,13 @@ def sphere_summary(block, regions: str = "auto", budget: float = 20.0, progress:
     evidence["regions"] = entry if entry is not None else {
         "count": None, "status": "skipped",
         "note": "not counted: --regions no, or n > 64 on a sphere of dimension ≥ 3 (use --regions yes)"}
+    if regions_certificate and regions_cert is None:
+        from geomcheck.certify.sphere import regions_by_exhaustion_certificate
+        from geomcheck.errors import InvalidInput
+
+        try:
+            regions_cert = regions_by_exhaustion_certificate(block)
+        except ValueError as exc:
+            raise InvalidInput(f"--regions-certificate: {exc}") from None
     cert = neurons_certificate(block, neurons)
     return SphereResult("sphere", gate(cert, PROVED), evidence, cert, count=count, regions_certificate=regions_cert)

@@ -61,7 +61,8 @@ def run(args) -> int:
     from geomcheck.results import write_certificate
 
     block = load_model(args.model)
-    result = sphere_summary(block, args.regions, args.budget, progress=not args.json)
+    result = sphere_summary(block, args.regions, args.budget, progress=not args.json,
+                            regions_certificate=bool(args.regions_certificate))
     payload = result.to_json()
     if args.plot:
         from geomcheck.search.plots import plot_sphere
@@ -71,15 +72,7 @@ def run(args) -> int:
     if args.certificate:
         payload["certificate"] = result.write_certificate(args.certificate)
     if args.regions_certificate:
-        cert = result.regions_certificate
-        if cert is None:
-            from geomcheck.certify.sphere import regions_by_exhaustion_certificate
-            from geomcheck.errors import InvalidInput
-
-            try:
-                cert = regions_by_exhaustion_certificate(block)
-            except ValueError as exc:
-                raise InvalidInput(f"--regions-certificate: {exc}") from None
-        payload["regions_certificate"] = write_certificate(args.regions_certificate, cert, "--regions-certificate")
+        payload["regions_certificate"] = write_certificate(args.regions_certificate, result.regions_certificate,
+                                                           "--regions-certificate")
     emit(args, payload, _human)
     return 0
