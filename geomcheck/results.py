@@ -21,7 +21,7 @@ from typing import Any
 from geomcheck.errors import InvalidInput
 from geomcheck.verdicts import Verdict
 
-__all__ = ["Result", "write_certificate", "verdict_keys", "GATE_PATTERNS_NOTE", "smooth_note"]
+__all__ = ["Result", "write_certificate", "verdict_keys", "checker_line", "GATE_PATTERNS_NOTE", "smooth_note"]
 
 # One wording for every command (path, counterexample, study) about smooth activations.
 GATE_PATTERNS_NOTE = ("a GELU/SiLU block is smooth, so it is not affine on any region: its sign patterns are gate "
@@ -37,6 +37,13 @@ def smooth_note(block) -> str | None:
 def verdict_keys(verdict: Verdict) -> dict[str, Any]:
     """The keys a verdict adds to a JSON object (``status``, ``checked``, ``certificate_kind``, ``checker``)."""
     return verdict.to_json()
+
+
+def checker_line(payload: dict) -> str:
+    """The human line that says what backs a JSON payload's status (its gate keys)."""
+    if payload.get("checked"):
+        return f"{payload['checker']} ({payload['certificate_kind']} certificate, checked in this run)"
+    return f"{payload.get('status', 'estimate')}: {payload.get('checker') or 'no certificate'}"
 
 
 def write_certificate(path: str, certificate: dict | None, what: str = "--certificate") -> str:

@@ -11,6 +11,7 @@ decimals are correct roundings from an interval enclosure of the exact form.
 
 from __future__ import annotations
 
+from geomcheck.results import checker_line
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
 from geomcheck.exact.rationals import parse_rational
 
@@ -40,7 +41,7 @@ def _human(p: dict) -> str:
         lines.append(f"cos {dec['cos']}  the cap is {verdict} [{p['status']}]"
                      + ("" if dec["constant"] else f"; it meets {len(dec['meets'])} neuron boundaries: "
                         + ", ".join(map(str, dec["meets"][:20])) + (" …" if len(dec["meets"]) > 20 else "")))
-    lines.append(f"checker     {p['checker']}")
+    lines.append(f"checker     {checker_line(p)}")
     if p.get("note"):
         lines.append(f"note        {p['note']}")
     return "\n".join(lines)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from geomcheck.cli.common import add_json_flag, emit
 from geomcheck.errors import InvalidInput
+from geomcheck.results import checker_line
 
 
 def register(subparsers) -> None:
@@ -117,8 +118,10 @@ def _human_counterexample(p: dict) -> str:
             f"t1 = {p['scales'][0]:<8} pattern {p['patterns'][0]}",
             f"t2 = {p['scales'][1]:<8} pattern {p['patterns'][1]}",
             f"flip        neurons {', '.join(map(str, p['neurons']))} (crossing at t = {p['crossing_between']})",
-            f"checker     {p['certificate']['message']}",
+            f"checker     {checker_line(p)}",
         ]
+    if "scales" not in p:
+        lines.append(f"checker     {checker_line(p)}")
     lines.append(f"{p['status']:<11} {p['message']}")
     if "fraction" in p:
         f = p["fraction"]
@@ -153,6 +156,7 @@ def _human_dyt(p: dict) -> str:
             lines.append(f"undecided   neuron {c['neuron']} on [{c['interval'][0]}, {c['interval'][1]}]")
         for s in p["segments"]:
             lines.append(f"segment     t = {s['witness']:<8} pattern {s['pattern'] or '(uncertified)'}")
+    lines.append(f"checker     {checker_line(p)}")
     lines.append(f"{p['status']:<11} {p['message']}")
     return "\n".join(lines)
 
@@ -188,7 +192,7 @@ def _human_cone(p: dict) -> str:
         lines.append(_short("y", p["y"]))
     if p["direction"]:
         lines.append(f"interior    ({', '.join(p['direction'])})")
-    lines += [f"checker     {p['certificate']['message']}", f"{p['status']:<11} {p['message']}"]
+    lines += [f"checker     {checker_line(p)}", f"{p['status']:<11} {p['message']}"]
     return "\n".join(lines)
 
 
@@ -220,6 +224,7 @@ def _run_contrast(args) -> int:
         f"with norm   {p['constant_with_norm']}/{p['directions']} rays region-constant"
         + (f" ({p['undecided_with_norm']} undecided)" if p["undecided_with_norm"] else ""),
         f"norm dropped {p['constant_without_norm']}/{p['directions']} rays region-constant",
+        f"checker     {checker_line(p)}",
         f"{p['status']:<11} {p['message']}",
     ]))
     return 0
@@ -248,6 +253,6 @@ def _human_search(p: dict) -> str:
         lines += ["model (geomcheck.mlp/1):", dump_model(block_from_dict(p["model"])),
                   f"direction   ({', '.join(ce['direction'])}), t1 = {ce['scales'][0]}, t2 = {ce['scales'][1]}, "
                   f"patterns {ce['patterns'][0]} → {ce['patterns'][1]}",
-                  f"checker     {p['certificate']['message']}"]
+                  f"checker     {checker_line(p)}"]
     lines.append(f"{p['status']:<11} {p['message']}")
     return "\n".join(lines)

@@ -12,6 +12,7 @@ tanh, the open box (−1, 1)ᵈ: decided there, and labelled estimate.
 
 from __future__ import annotations
 
+from geomcheck.results import checker_line
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
 
 
@@ -29,7 +30,7 @@ def _human(p: dict) -> str:
     verdict = {True: "feasible", False: "infeasible", None: "undecided"}[p["feasible"]]
     pattern = p["pattern"] if len(p["pattern"]) <= 80 else f"{p['pattern'][:60]}… ({len(p['pattern'])} neurons)"
     lines = [f"pattern     {pattern} on the {p['on']}: {verdict} [{p['status']}]", f"how         {p['how']}",
-             f"checker     {p['checker']}"]
+             f"checker     {checker_line(p)}"]
     if p.get("domain"):
         lines.append(f"domain      {p['domain']}")
     if p.get("witness_tanh"):

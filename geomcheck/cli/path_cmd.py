@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
 from geomcheck.errors import InvalidInput
+from geomcheck.results import checker_line
 
 _PATTERN_WIDTH = 72
 
@@ -75,7 +76,7 @@ def _human(p: dict) -> str:
         f"model     {p['model']}  (norm {p['norm']['kind']}, eps = {p['norm']['eps']}, activation {p['activation']})",
         f"{name:<9} {p['domain']}",
         f"verdict   {p['verdict']} ({p['status']}): {len(p['crossings'])} crossing(s), {len(p['segments'])} region(s) along the path",
-        f"checker   {p['checker']}" + (f" ({p['certificate_kind']} certificate, checked in this run)" if p["checked"] else ""),
+        f"checker   {checker_line(p)}",
     ]
     if p["activation"] != "relu":
         lines.append(f"regions   {p['regions']}")

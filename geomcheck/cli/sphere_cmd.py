@@ -11,6 +11,7 @@ are estimates.
 
 from __future__ import annotations
 
+from geomcheck.results import checker_line
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
 
 
@@ -33,7 +34,7 @@ def _human(p: dict) -> str:
     lines = [f"sphere      ‖z‖² = {s['squared_radius']} in {s['space']}, dimension {s['dimension']}"]
     if "note" in p:
         lines.append(f"note        {p['note']}")
-    lines.append(f"checker     {p['checker']}")
+    lines.append(f"checker     {checker_line(p)}")
     lines.append("neurons     " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in p["neurons"].items()))
     for e in p["neuron_list"][:40]:
         extra = f"  angular radius {e['radius']} rad (cos² = {e['cos_radius_squared']}, sign {e['cos_radius_sign']:+d})" \
