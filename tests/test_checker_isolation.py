@@ -11,7 +11,8 @@ from pathlib import Path
 from import_blocker import BLOCKER
 
 CHECKER = Path(__file__).resolve().parents[1] / "geomcheck" / "checker"
-ALLOWED_STDLIB = {"__future__", "fractions", "json", "math", "hashlib", "dataclasses", "typing", "sys", "argparse"}
+ALLOWED_STDLIB = {"__future__", "fractions", "json", "math", "hashlib", "dataclasses", "typing", "sys", "argparse",
+                  "re", "itertools"}
 
 
 def _imports(path: Path):

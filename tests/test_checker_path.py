@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from geomcheck.checker import check_certificate
-from geomcheck.checker.path import sign_three
+from geomcheck.checker.arith import sign_surds as sign_three
 from geomcheck.exact.quadratic import QuadraticRoot
 from geomcheck.exact.signs import sign_three_term
 from geomcheck.io import load_model

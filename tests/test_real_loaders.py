@@ -153,15 +153,21 @@ def test_missing_dependency_names_the_extra(monkeypatch):
         real.require("torch", "token activations")
 
 
-def test_float_cache_is_built_from_the_tensors(bert):
+def test_block_keeps_the_tensors_as_its_exact_weights(bert):
+    from geomcheck.model.lazy import DyadicRows
     from geomcheck.search import floats
 
     block = block_from_hf(bert, 0)
-    assert block in floats._CACHE  # primed by the loader, not rebuilt from Fractions
+    assert isinstance(block.w_in, DyadicRows)  # the float tensors are the exact weights, no Fraction copy
+    weight = bert.encoder.layer[0].intermediate.dense.weight.detach().double().numpy()
     a = floats.float_arrays(block)
-    np.testing.assert_array_equal(a.w_in, bert.encoder.layer[0].intermediate.dense.weight.detach().double().numpy())
-    # folded floats are the exact folded rationals rounded once
-    assert a.folded_w[2, 3] == float(block.folded.weights[2][3])
+    np.testing.assert_array_equal(a.w_in, weight)
+    assert block.w_in[2][3] == Fraction(float(weight[2, 3]))  # rows read exactly on demand
+    # folded floats stay within their rigorous bound of the exact folded rationals
+    exact = block.folded.weights[2][3]
+    extra = np.broadcast_to(np.asarray(a.folded_w_err, dtype=float), (block.n,))[2]
+    bound = Fraction(2) ** -53 * abs(exact) + Fraction(2) ** -1074 + Fraction(float(extra))
+    assert abs(Fraction(float(a.folded_w[2, 3])) - exact) <= bound
 
 
 def test_missing_minilm_package_says_how_to_install(monkeypatch):

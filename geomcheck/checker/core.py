@@ -1,283 +1,259 @@
-"""Checker core: the certificate envelope, the model, exact helpers.
+"""Checker core: strict reading, the envelope, the model, the kind registry (docs/certificates.md).
 
-Envelope (``geomcheck.cert/1``)::
+Envelope: ``{"format": "geomcheck.cert/1", "kind", "model" (optional when supplied separately),
+"model_sha256", "claim", ...evidence}`` — known keys only, per kind. The model hash is sha256 of
+``json.dumps(canon, sort_keys=True, separators=(",", ":"))``, ``canon`` = the exchange object
+without ``name``, defaults filled in (norm none, eps "0", gamma/beta null, activation relu),
+every number as its string. geomcheck writes lowest terms, so this is the value
+``geomcheck.io.model_sha256`` computes independently; the text is built here directly
+(every string already passed the number grammar, so JSON escapes nothing in it).
 
-    {"format": "geomcheck.cert/1",
-     "kind": "<kind>",                   # selects the registered check
-     "model": {<geomcheck.mlp/1 exchange object>},
-     "model_sha256": "<hex>",            # sha256 of the canonical model (below)
-     "claim": {...},                     # what is asserted; kind-specific
-     ...kind-specific evidence...}
-
-The canonical model text is ``json.dumps(m, sort_keys=True,
-separators=(",", ":"))`` of the exchange object with every number written as
-``"p/q"`` (or ``"p"``), ``gamma``/``beta`` as given (null or lists), and the
-``name`` key removed. Everything is re-derived here from the model: the
-folded weights ``w̃ = P·(W_in·diag(γ))`` and ``b' = W_in·β + b_in``.
+Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm). Row i is
+stored as ``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
-__all__ = [
-    "Rejected", "Verdict", "CheckedModel", "register", "require", "rational", "rational_vector",
-    "read_model", "canonical_model_sha256", "check_certificate", "check_file", "sign", "sign_sqrt_combination",
-]
+from geomcheck.checker.arith import echelon, idot, int_vector, integer_rows, integers, sign, sign_surd, texts
+from geomcheck.checker.errors import Rejected, require
+
+__all__ = ["Rejected", "Verdict", "CheckedModel", "register", "require", "fields", "read_model", "load_json",
+           "canonical_model_sha256", "check_certificate", "check_file"]
 
 FORMAT = "geomcheck.cert/1"
-
-
-class Rejected(Exception):
-    """A certificate failed: ``step`` names the check, the message says why."""
-
-    def __init__(self, step: str, why: str):
-        super().__init__(f"{step}: {why}")
-        self.step = step
-        self.why = why
+ACTIVATIONS = ("relu", "gelu", "gelu_tanh")
+NORMS = ("layernorm", "rmsnorm", "none", "dyt")
+MODEL_CHARS = 4000          # longest number text in a model
+MAX_SIMULTANEOUS = 16       # neurons vanishing at one crossing (map-change rank test)
+WORK = 200_000              # enumeration units (vertex systems, coverage tests) per certificate
 
 
 @dataclass(frozen=True)
 class Verdict:
     accepted: bool
     kind: str
-    message: str  # what was verified, or which step failed and why
+    message: str  # "accepted: what was verified" or "rejected: step: why"
 
 
-def require(condition: bool, step: str, why: str) -> None:
-    if not condition:
-        raise Rejected(step, why)
+def fields(obj: Any, where: str, required: tuple = (), optional: tuple = ()) -> dict:
+    """``obj`` is an object with every ``required`` key and no key outside ``required + optional``."""
+    require(type(obj) is dict, where, "expected an object")
+    for key in obj:
+        require(key in required or key in optional, where, f"unknown key {str(key)[:40]!r}")
+    for key in required:
+        require(key in obj, where, f"missing key {key!r}")
+    return obj
 
 
-def rational(value: Any, where: str) -> Fraction:
-    """Exact rational from an int or a ``"p/q"``/integer string; nothing else."""
-    if isinstance(value, bool):
-        raise Rejected(where, "expected a rational, got a boolean")
-    if isinstance(value, int):
-        return Fraction(value)
-    if isinstance(value, str):
-        text = value.strip()
-        num, slash, den = text.partition("/")
-        try:
-            if slash:
-                require(int(den) != 0, where, "zero denominator")
-                return Fraction(int(num), int(den))
-            return Fraction(int(text))
-        except ValueError:
-            pass
-    raise Rejected(where, f"expected an exact rational like \"p/q\", got {value!r}")
+def _unique(pairs: list) -> dict:
+    require(len({k for k, _ in pairs}) == len(pairs), "read", "duplicate key in an object")
+    return dict(pairs)
 
 
-def rational_vector(values: Any, where: str, length: int | None = None) -> tuple[Fraction, ...]:
-    require(isinstance(values, list), where, "expected a list")
-    if length is not None:
-        require(len(values) == length, where, f"expected {length} entries, got {len(values)}")
-    return tuple(rational(v, f"{where}[{i}]") for i, v in enumerate(values))
+def _refuse(token):
+    raise Rejected("read", f"{str(token)[:20]} is not an exact number (write \"p/q\" or an integer)")
 
 
-def sign(q: Fraction) -> int:
-    return (q > 0) - (q < 0)
+def load_json(text: str) -> Any:
+    """json.loads refusing duplicate keys, floats, NaN and Infinity (Rejected)."""
+    return json.loads(text, object_pairs_hook=_unique, parse_float=_refuse, parse_constant=_refuse)
 
 
-def sign_sqrt_combination(p: Fraction, a: Fraction, q: Fraction, b: Fraction) -> int:
-    """Sign of ``p·√a + q·√b`` (a, b ≥ 0) by comparing squares."""
-    s1 = sign(p) if a else 0
-    s2 = sign(q) if b else 0
-    if s1 == 0 or s2 == 0 or s1 == s2:
-        return s1 or s2
-    return s1 * sign(p * p * a - q * q * b)
-
-
-def _format(q: Fraction) -> str:
-    return str(q.numerator) if q.denominator == 1 else f"{q.numerator}/{q.denominator}"
-
-
-@dataclass(frozen=True)
 class CheckedModel:
-    """The model as the checker sees it, folded by the checker itself."""
+    """The block as the checker sees it, folded by the checker itself."""
 
-    d: int
-    n: int
-    kind: str          # layernorm | rmsnorm | none
-    eps: Fraction
-    activation: str
-    w_in: tuple
-    b_in: tuple
-    w_out: tuple
-    b_out: tuple
-    folded_w: tuple    # w̃_i = P·(w_i ⊙ γ)
-    folded_b: tuple    # b'_i = w_i·β + b_i
-    sha256: str
-    alpha: Fraction | None = None  # DyT only: y = γ ⊙ tanh(α·x) + β
+    def __init__(self, d, n, kind, eps, activation, alpha, rows, dens, out, sha256, limit):
+        self.d, self.n, self.kind, self.eps, self.activation, self.alpha = d, n, kind, eps, activation, alpha
+        self.rows, self.dens, self.out, self.sha256, self.limit = rows, dens, out, sha256, limit
+        self.work, self._live, self._frac = 0, None, None
 
-    @property
-    def normalized(self) -> bool:
-        return self.kind in ("layernorm", "rmsnorm")
+    normalized = property(lambda self: self.kind in ("layernorm", "rmsnorm"))
+    folded_w = property(lambda self: self.fractions()[0])
+    folded_b = property(lambda self: self.fractions()[1])
 
-    def centre(self, x) -> tuple[Fraction, ...]:
-        """u = P·x (P = I unless LayerNorm)."""
-        if self.kind != "layernorm":
-            return tuple(x)
-        mean = sum(x, Fraction(0)) / len(x)
-        return tuple(v - mean for v in x)
+    def fractions(self) -> tuple[list, list]:  # (w̃_i, b'_i) as exact rationals, for the small-model kinds
+        if self._frac is None:
+            self._frac = ([tuple(Fraction(x, q) for x in r[:-1]) for r, q in zip(self.rows, self.dens)],
+                          [Fraction(r[-1], q) for r, q in zip(self.rows, self.dens)])
+        return self._frac
 
-    def signs_at_input(self, x) -> tuple[int, ...]:
-        """Exact pre-activation signs at input x: sign(√d·w̃·u + b'·√(‖u‖² + dε))."""
-        if not self.normalized:
-            return tuple(sign(sum((w * v for w, v in zip(row, x)), Fraction(0)) + b)
-                         for row, b in zip(self.folded_w, self.folded_b))
+    def int_vector(self, values, where, length=None) -> tuple[list[int], int]:
+        return int_vector(values, where, self.limit, length)  # numbers past ``limit`` characters: rejected
+
+    def vector(self, values, where, length=None) -> tuple[Fraction, ...]:
+        nums, den = self.int_vector(values, where, length)
+        return tuple(Fraction(x, den) for x in nums)
+
+    def number(self, value, where) -> Fraction:
+        return self.vector([value], where)[0]
+
+    def spend(self, units: int, what: str) -> None:  # enumeration work; past WORK units: rejected (a resource limit)
+        self.work += units
+        require(self.work <= WORK, "limit", f"{what} needs more than {WORK} enumeration steps (the work limit)")
+
+    def centre(self, x) -> list:  # P·x (P = I unless LayerNorm), for rationals
+        mean = sum(x, Fraction(0)) / self.d if self.kind == "layernorm" else 0
+        return [v - mean for v in x]
+
+    def signs_at(self, x) -> list[int]:
+        """Exact pre-activation signs at input x: sign(w̃·x + b') or sign(√d·w̃·u + b'·√(‖u‖² + dε)), u = P·x."""
         u = self.centre(x)
-        radicand = sum((v * v for v in u), Fraction(0)) + self.d * self.eps
+        den = math.lcm(*(q.denominator for q in u))
+        U = [q.numerator * (den // q.denominator) for q in u]
+        if not self.normalized:
+            return [sign(idot(r, U) + r[-1] * den) for r in self.rows]
+        radicand = Fraction(idot(U, U)) + self.d * self.eps * den * den
         require(radicand > 0, "model", "the normalization is undefined at this input (u = 0, eps = 0)")
-        return tuple(sign_sqrt_combination(sum((w * v for w, v in zip(row, u)), Fraction(0)), Fraction(self.d), b, radicand)
-                     for row, b in zip(self.folded_w, self.folded_b))
+        return [sign_surd(idot(r, U), r[-1], radicand / self.d) for r in self.rows]
 
     def map_changes(self, flips: dict[int, int]) -> bool:
-        """Whether W_out·(D_s − D_t)·[w̃ | b'] ≠ 0, ``flips`` = {neuron: +1 (on in s) / −1}."""
-        if len(flips) == 1:  # one outer product c·rᵀ is zero iff c = 0 or r = 0
-            (i,) = flips
-            return any(row[i] for row in self.w_out) and (any(self.folded_w[i]) or self.folded_b[i] != 0)
-        for out_row in self.w_out:
-            for k in range(self.d + 1):
-                total = sum((s * out_row[i] * (self.folded_w[i][k] if k < self.d else self.folded_b[i])
-                             for i, s in flips.items()), Fraction(0))
-                if total:
-                    return True
+        """Whether M = W_out·(D_s − D_t)·[w̃ | b'] = Σ_i s_i·c_i·r_iᵀ ≠ 0, flips = {neuron i: s_i = ±1}. One flip:
+        iff c_i ≠ 0 and r_i ≠ 0. Several: R = [r_i] = R_P·T with R_P its pivot columns and T the identity on
+        them, so M = 0 iff M restricted to the pivot columns is 0."""
+        if self._live is None:
+            self._live = [any(c != "0" for c in col) for col in zip(*self.out)]
+        keys = sorted(flips)
+        if len(keys) == 1:
+            return self._live[keys[0]] and any(self.rows[keys[0]])
+        require(len(keys) <= MAX_SIMULTANEOUS, "limit", f"{len(keys)} neurons flip at once (limit {MAX_SIMULTANEOUS})")
+        _, pivots = echelon(integer_rows([self.rows[i] for i in keys]), self.d + 1)
+        for out_row in self.out:
+            coef = [flips[i] * Fraction(out_row[i]) / self.dens[i] for i in keys]
+            if any(sum(c * self.rows[i][p] for c, i in zip(coef, keys)) for p in pivots):
+                return True
         return False
 
 
-def _matrix(values: Any, where: str, cols: int | None = None) -> tuple:
-    require(isinstance(values, list) and values, where, "expected a non-empty list of rows")
-    rows = tuple(rational_vector(r, f"{where}[{i}]", cols) for i, r in enumerate(values))
-    width = len(rows[0])
-    require(all(len(r) == width for r in rows), where, "ragged rows")
-    return rows
+def _canonical(model: Any, limit: int):
+    """(canonical number strings by field, sha256 of the canonical text); validates the schema."""
+    fields(model, "model", ("format", "w_in", "b_in", "w_out", "b_out"), ("name", "norm", "activation"))
+    require(model["format"] == "geomcheck.mlp/1", "model.format", "must be 'geomcheck.mlp/1'")
+    norm = fields(model.get("norm", {"kind": "none"}), "model.norm", ("kind",), ("eps", "gamma", "beta", "alpha"))
+    kind, activation = norm["kind"], model.get("activation", "relu")
+    require(kind in NORMS, "model.norm.kind", f"must be one of {', '.join(NORMS)}")
+    require(activation in ACTIVATIONS, "model.activation", f"must be one of {', '.join(ACTIVATIONS)}")
+    require(type(model.get("name", "")) is str, "model.name", "expected a string")
+    require(("alpha" in norm) == (kind == "dyt"), "model.norm.alpha", "a dyt normalization has alpha, no other has")
+    w_in, w_out = model["w_in"], model["w_out"]
+    require(type(w_in) is list and w_in and type(w_out) is list and w_out, "model", "w_in and w_out are non-empty lists")
+    n, d = len(w_in), len(w_in[0]) if type(w_in[0]) is list else 0
+    require(d > 0, "model.w_in", "rows must be non-empty lists")
+    rows = {"w_in": [texts(r, f"model.w_in[{i}]", limit, d) for i, r in enumerate(w_in)],
+            "w_out": [texts(r, f"model.w_out[{i}]", limit, n) for i, r in enumerate(w_out)]}
+    vecs = {"b_in": texts(model["b_in"], "model.b_in", limit, n), "b_out": texts(model["b_out"], "model.b_out", limit, len(w_out)),
+            "eps": texts([norm.get("eps", "0")], "model.norm.eps", limit), "alpha": texts([norm.get("alpha", "1")], "model.norm.alpha", limit)}
+    for key in ("gamma", "beta"):
+        vecs[key] = (None, "null") if norm.get(key) is None else texts(norm[key], f"model.norm.{key}", limit, d)
+    j = {key: text for key, (_, text) in vecs.items()}
+    alpha = f'"alpha":{j["alpha"][1:-1]},' if kind == "dyt" else ""
+    h = hashlib.sha256((f'{{"activation":"{activation}","b_in":{j["b_in"]},"b_out":{j["b_out"]},"format":"geomcheck.mlp/1",'
+                        f'"norm":{{{alpha}"beta":{j["beta"]},"eps":{j["eps"][1:-1]},"gamma":{j["gamma"]},"kind":"{kind}"}},'
+                        '"w_in":[').encode())
+    for key, end in (("w_in", '],"w_out":['), ("w_out", "]}")):
+        h.update(",".join(text for _, text in rows[key]).encode())
+        h.update(end.encode())
+    c = {key: [v for v, _ in value] for key, value in rows.items()}
+    c.update({key: v for key, (v, _) in vecs.items()})
+    c["eps"], c["alpha"] = c["eps"][0], c["alpha"][0] if kind == "dyt" else None
+    return c, h.hexdigest(), kind, activation
 
 
-def canonical_model_sha256(model: dict) -> str:
-    """sha256 of the canonical exchange text (see module docstring)."""
-    canon = _canonical_model(model)
-    return hashlib.sha256(json.dumps(canon, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+def canonical_model_sha256(model: Any) -> str:
+    return _canonical(model, MODEL_CHARS)[1]
 
 
-def _canonical_model(model: Any) -> dict:
-    require(isinstance(model, dict), "model", "expected the exchange object")
-    require(model.get("format") == "geomcheck.mlp/1", "model", "format must be geomcheck.mlp/1")
-    norm = model.get("norm", {"kind": "none"})  # absent means none; null or [] is malformed
-    require(isinstance(norm, dict), "model.norm", "expected an object")
-
-    def vec(v, where):
-        return None if v is None else [_format(q) for q in rational_vector(v, where)]
-
-    canon_norm = {"kind": norm.get("kind"), "eps": _format(rational(norm.get("eps", "0"), "model.norm.eps")),
-                  "gamma": vec(norm.get("gamma"), "model.norm.gamma"), "beta": vec(norm.get("beta"), "model.norm.beta")}
-    if norm.get("kind") == "dyt":  # only DyT carries alpha, as in geomcheck.io's canonical text
-        canon_norm["alpha"] = _format(rational(norm.get("alpha"), "model.norm.alpha"))
-    else:
-        require("alpha" not in norm, "model.norm.alpha", "only a dyt normalization has alpha")
-    return {
-        "format": "geomcheck.mlp/1",
-        "norm": canon_norm,
-        "activation": model.get("activation", "relu"),
-        "w_in": [vec(r, f"model.w_in[{i}]") for i, r in enumerate(model.get("w_in") or [])],
-        "b_in": vec(model.get("b_in", []), "model.b_in"),
-        "w_out": [vec(r, f"model.w_out[{i}]") for i, r in enumerate(model.get("w_out") or [])],
-        "b_out": vec(model.get("b_out", []), "model.b_out"),
-    }
+_CACHE: dict[str, CheckedModel] = {}
 
 
-def read_model(cert: dict) -> CheckedModel:
-    """Parse the embedded model, verify its hash, fold it exactly."""
-    model = cert.get("model")
-    canon = _canonical_model(model)
-    digest = canonical_model_sha256(model)
-    require(cert.get("model_sha256") == digest, "model_sha256",
-            f"the embedded model hashes to {digest}, the certificate says {cert.get('model_sha256')!r}")
-    kind = canon["norm"]["kind"]
-    require(kind in ("layernorm", "rmsnorm", "none", "dyt"), "model.norm.kind", f"unknown {kind!r}")
-    eps = rational(canon["norm"]["eps"], "model.norm.eps")
-    require(eps >= 0 and (kind not in ("none", "dyt") or eps == 0), "model.norm.eps",
-            "must be ≥ 0 (and 0 without a norm or with DyT)")
-    alpha = rational(canon["norm"]["alpha"], "model.norm.alpha") if kind == "dyt" else None
-    require(alpha is None or alpha != 0, "model.norm.alpha", "must be nonzero")
-    w_in = _matrix(model["w_in"], "model.w_in")
-    n, d = len(w_in), len(w_in[0])
-    b_in = rational_vector(model["b_in"], "model.b_in", n)
-    w_out = _matrix(model["w_out"], "model.w_out", n)
-    b_out = rational_vector(model["b_out"], "model.b_out", len(w_out))
-    gamma = canon["norm"]["gamma"]
-    beta = canon["norm"]["beta"]
-    gamma = rational_vector(gamma, "model.norm.gamma", d) if gamma is not None else (Fraction(1),) * d
-    beta = rational_vector(beta, "model.norm.beta", d) if beta is not None else (Fraction(0),) * d
-    require(kind != "none" or canon["norm"]["gamma"] is None and canon["norm"]["beta"] is None,
-            "model.norm", "no gamma/beta without a normalization")
-    folded_w = []
-    folded_b = []
-    for row, b in zip(w_in, b_in):
-        scaled = [w * g for w, g in zip(row, gamma)]
-        if kind == "layernorm":
-            mean = sum(scaled, Fraction(0)) / d
-            scaled = [w - mean for w in scaled]
-        folded_w.append(tuple(scaled))
-        folded_b.append(b + sum((w * c for w, c in zip(row, beta)), Fraction(0)))
-    return CheckedModel(d, n, kind, eps, str(canon["activation"]), w_in, b_in, w_out, b_out,
-                        tuple(folded_w), tuple(folded_b), digest, alpha)
+def read_model(model: Any) -> CheckedModel:
+    """Validate, hash and fold an exchange object (or a certificate's embedded one); a model already
+    read (same hash, hence the same text) is reused."""
+    if type(model) is dict and model.get("format") == FORMAT:
+        model = model.get("model")
+    c, digest, kind, activation = _canonical(model, MODEL_CHARS)
+    if digest in _CACHE:
+        _CACHE[digest].work = 0
+        return _CACHE[digest]
+    limit = max(1000, 20 * max(max(map(len, row)) for row in c["w_in"] + c["w_out"]))
+    d, n = len(c["w_in"][0]), len(c["w_in"])
+    eps, alpha = (Fraction(*map(int, c[k].split("/"))) if c[k] else None for k in ("eps", "alpha"))
+    require(eps >= 0 and (kind not in ("none", "dyt") or eps == 0), "model.norm.eps", "must be ≥ 0 (and 0 without a norm or with DyT)")
+    require(kind != "none" or c["gamma"] is None and c["beta"] is None, "model.norm", "no gamma/beta without a normalization")
+    require(kind != "dyt" or alpha != 0, "model.norm.alpha", "must be nonzero")
+    g, gd = integers(c["gamma"]) if c["gamma"] else ([1] * d, 1)
+    be, bd = integers(c["beta"]) if c["beta"] else ([0] * d, 1)
+    bias, bias_den = integers(c["b_in"])
+    m, rows, dens = (d if kind == "layernorm" else 1), [], []
+    for text_row, b in zip(c["w_in"], bias):
+        a, den = integers(text_row)
+        row = list(map(int.__mul__, a, g)) if c["gamma"] else a
+        if m > 1:  # d·P·(w ⊙ γ) = d·(w ⊙ γ) − Σ(w ⊙ γ)
+            total = sum(row)
+            row = [m * x - total for x in row]
+        row.append(Fraction((bias_den * idot(a, be) + b * den * bd if c["beta"] else b * den) * m * gd, bd * bias_den))
+        rows.append(row)
+        dens.append(m * den * gd)
+    if len(_CACHE) >= 2:
+        _CACHE.pop(next(iter(_CACHE)))
+    _CACHE[digest] = CheckedModel(d, n, kind, eps, activation, alpha, rows, dens, c["w_out"], digest, limit)
+    return _CACHE[digest]
 
 
-_CHECKS: dict[str, Callable[[dict, CheckedModel], str]] = {}
-_NORMS: dict[str, tuple[str, ...]] = {}
+_CHECKS: dict[str, tuple[Callable, tuple, tuple]] = {}
 CLASSIC_NORMS = ("layernorm", "rmsnorm", "none")
 
 
-def register(kind: str, norms: tuple[str, ...] = CLASSIC_NORMS) -> Callable:
-    """Decorator: ``@register("path")`` on ``check(cert, model) -> summary``.
+def register(kind: str, keys: tuple, norms: tuple = CLASSIC_NORMS) -> Callable:
+    """``@register("path", keys)`` on ``check(cert, model) -> summary``; ``keys`` are the kind's
+    top-level keys besides the envelope, ``norms`` the normalizations it is about."""
 
-    ``norms`` lists the normalization kinds the check understands; a
-    certificate about any other kind is rejected before the check runs.
-    """
-
-    def decorate(fn: Callable[[dict, CheckedModel], str]) -> Callable[[dict, CheckedModel], str]:
-        _CHECKS[kind] = fn
-        _NORMS[kind] = norms
+    def decorate(fn: Callable) -> Callable:
+        _CHECKS[kind] = (fn, keys, norms)
         return fn
-
     return decorate
 
 
-def known_kinds() -> list[str]:
-    return sorted(_CHECKS)
-
-
-def check_certificate(cert: Any, expected_model_sha256: str | None = None) -> Verdict:
-    """Accept or reject; never raises on a malformed certificate."""
-    kind = cert.get("kind", "?") if isinstance(cert, dict) else "?"
+def check_certificate(cert: Any, expected_model_sha256: str | None = None, *, model: Any = None) -> Verdict:
+    """Accept or reject; never raises. ``model``: the exchange object for a certificate that names
+    its model only by ``model_sha256`` (or, when it embeds one, a model it must be about)."""
+    kind = cert.get("kind") if type(cert) is dict and type(cert.get("kind")) is str else "?"
     try:
-        require(isinstance(cert, dict), "format", "a certificate is a JSON object")
-        require(cert.get("format") == FORMAT, "format", f"expected {FORMAT!r}, got {cert.get('format')!r}")
-        require(kind in _CHECKS, "kind", f"unknown certificate kind {kind!r} (known: {', '.join(known_kinds())})")
-        model = read_model(cert)
-        if expected_model_sha256 is not None:
-            require(model.sha256 == expected_model_sha256, "model",
-                    "the certificate is about a different model than the one given")
-        require(model.kind in _NORMS[kind], "model.norm.kind",
-                f"certificates of kind {kind!r} are about {', '.join(_NORMS[kind])} blocks, not {model.kind!r}")
-        summary = _CHECKS[kind](cert, model)
-        return Verdict(True, kind, f"accepted: {summary}")
+        require(type(cert) is dict, "format", "a certificate is a JSON object")
+        require(cert.get("format") == FORMAT, "format", f"expected {FORMAT!r}")
+        require(kind in _CHECKS, "kind", f"unknown certificate kind {kind[:40]!r} (known: {', '.join(sorted(_CHECKS))})")
+        fn, keys, norms = _CHECKS[kind]
+        fields(cert, "certificate", ("format", "kind", "model_sha256") + tuple(k for k in keys if not k.endswith("?")),
+               ("model",) + tuple(k.rstrip("?") for k in keys))
+        stated = cert["model_sha256"]
+        require(type(stated) is str, "model_sha256", "expected a hex string")
+        require("model" in cert or model is not None, "model", "the certificate names its model by sha256: supply the model")
+        checked = read_model(cert["model"] if "model" in cert else model)
+        require(checked.sha256 == stated, "model_sha256", f"the model hashes to {checked.sha256}, the certificate says {stated[:70]!r}")
+        for other, what in ((model if "model" in cert else None, "given model"), (expected_model_sha256, "expected hash")):
+            if other is not None and other is not cert.get("model"):
+                digest = other if isinstance(other, str) else read_model(other).sha256
+                require(digest == checked.sha256, "model", f"the certificate is about a different model than the {what}")
+        require(checked.kind in norms, "model.norm.kind", f"certificates of kind {kind!r} are about {', '.join(norms)} blocks")
+        return Verdict(True, kind, f"accepted: {fn(cert, checked)}")
     except Rejected as exc:
         return Verdict(False, kind, f"rejected: {exc}")
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, ZeroDivisionError) as exc:
-        # a malformed certificate is a rejected one, never an accepted one
-        return Verdict(False, kind, f"rejected: structure: malformed certificate ({type(exc).__name__}: {exc})")
+    except Exception as exc:  # a malformed certificate (KeyError, RecursionError, MemoryError, …) is a rejected one
+        return Verdict(False, kind, f"rejected: structure: malformed certificate ({type(exc).__name__}: {str(exc)[:80]})")
 
 
-def check_file(path: str, expected_model_sha256: str | None = None) -> Verdict:
+def check_file(path: str, expected_model_sha256: str | None = None, *, model: Any = None) -> Verdict:
     try:
         with open(path, encoding="utf-8") as handle:
-            cert = json.load(handle, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
-    except (OSError, ValueError) as exc:
-        return Verdict(False, "?", f"rejected: read: cannot read {path} ({exc})")
-    return check_certificate(cert, expected_model_sha256)
+            cert = load_json(handle.read())
+    except Rejected as exc:
+        return Verdict(False, "?", f"rejected: {exc}")
+    except (OSError, ValueError, RecursionError, MemoryError) as exc:
+        return Verdict(False, "?", f"rejected: read: cannot read {path} ({type(exc).__name__}: {str(exc)[:80]})")
+    return check_certificate(cert, expected_model_sha256, model=model)

@@ -1,280 +1,138 @@
 """Checker for kind ``path`` (rays, superposition paths ``x + λ·d``, arcs).
 
-The path is ``x(λ) = x₀ + λ·v`` for λ in the interval from ``start`` to ``end``
-(``end = null`` means +∞). Neuron i's pre-activation ``h_i(λ)`` is continuous
-where the normalization is defined, so its sign can only change at a zero.
-The checker finds every zero itself:
+The path is ``x(λ) = x₀ + λ·v``, λ from ``start`` to ``end`` (null: +∞). Neuron i's pre-activation
+h_i(λ) is continuous where the normalization is defined, so its sign changes only at a zero; the
+checker finds every zero itself, as ``p + s·√D`` (rational p, s, D), compared by squaring:
+* no normalization: ``h_i(λ) = w_i·x₀ + b_i + λ·(w_i·v)``;
+* LayerNorm/RMSNorm: with ``u = P·x(λ)``, ``A = w̃_i·u``, ``N = ‖u‖² + dε``, ``h_i ∝ √d·A + b'_i·√N``
+  vanishes where ``q_i = d·A² − b'_i²·N = 0`` **and** ``sign(A) = −sign(b'_i)`` (b'_i = 0: A = 0).
 
-* no normalization: ``h_i(λ) = w_i·x₀ + b_i + λ·(w_i·v)`` (degree ≤ 1);
-* LayerNorm/RMSNorm: with ``u(λ) = P·x(λ)``, ``A(λ) = w̃_i·u(λ)`` and
-  ``N(λ) = ‖u(λ)‖² + d·ε``, ``h_i = (√d·A + b'_i·√N)/√N`` vanishes exactly where
-  ``q_i(λ) = d·A² − b'_i²·N = 0`` **and** ``sign(A) = −sign(b'_i)`` (when
-  b'_i = 0, q_i = d·A² and its zeros are those of A).
+Conditions checked: the path is well formed and N > 0 on its domain; witnesses lie in the
+domain with ``witness_k < lo_k ≤ hi_k < witness_{k+1}``; every zero of every neuron in the domain
+lies in a crossing interval listing the neuron, every listed neuron has a zero there, and the
+zeros in one interval are one number; the exact pattern at the first witness is the stated one;
+each later stated pattern is the previous one with the neurons that *change sign* at the
+crossing flipped; each ``map_changes`` is ``W_out·(D_s − D_t)·[w̃ | b'] ≠ 0``; the claim; critical norms.
 
-Roots are written ``p + s·√D`` (p, s, D rational, D ≥ 0) and compared by
-squaring (:func:`sign_two` and :func:`sign_three`), never rounded. A neuron
-with ``q_i ≡ 0`` has constant sign on the domain (N > 0 forces A ≠ 0 there when
-b'_i ≠ 0, so h_i is 0 everywhere or never), hence no crossing; its sign at the
-witnesses is still checked.
-
-Accepted means: between consecutive listed crossing intervals the pattern is
-constant and equal to the stated witness pattern; every sign change happens
-inside a listed interval; each interval's zeros are one number; the stated
-``map_changes`` flags and the claim are correct. See docs/certificates.md.
+Why deriving the later patterns is sound: between ``witness_k`` and ``witness_{k+1}`` every zero
+of every neuron lies at the one point of interval k (checked), so h_i keeps its sign on each side
+and changes sign there iff the zero has odd multiplicity. Without normalization a zero of a
+nonconstant linear h_i always does. With it, ``h_i·(√d·A − b'_i·√N) = q_i`` and the second factor
+is ``−2b'_i·√N ≠ 0`` at the zero (b'_i ≠ 0), so h_i changes sign iff q_i does, iff the root is
+simple (q_i linear, or its discriminant ≠ 0); with b'_i = 0, h_i ∝ A is linear and changes sign.
+If q_i ≡ 0, h_i never vanishes (b'_i ≠ 0) or always does, and keeps its symbol. So one exact
+pattern and the verified crossings fix every witness's exact pattern.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
 
-from geomcheck.checker.core import CheckedModel, register, require, rational, rational_vector, sign, sign_sqrt_combination
+from geomcheck.checker.arith import centre, idot, roots, show, sign, sign_surd, sign_surds
+from geomcheck.checker.core import CheckedModel, fields, register, require
 
 ZERO = Fraction(0)
-SYMBOL = {1: "+", -1: "-", 0: "0"}
+SYMBOL = "0+-"  # SYMBOL[sign]: 1 → '+', -1 → '-', 0 → '0'
 
 
-def sign_two(a: Fraction, b: Fraction, c: Fraction) -> int:
-    """sign(a + b·√c), c ≥ 0."""
-    return sign_sqrt_combination(a, Fraction(1), b, c)
-
-
-def sign_three(alpha: Fraction, beta: Fraction, d1: Fraction, gamma: Fraction, d2: Fraction) -> int:
-    """sign(α + β·√D1 + γ·√D2), D1, D2 ≥ 0, by comparing squares.
-
-    With X = α + β√D1 and Y = γ√D2 of opposite signs, the larger of X², Y²
-    wins: X² − Y² = (α² + β²D1 − γ²D2) + 2αβ·√D1 is again a two-term sign.
-    """
-    sx = sign_two(alpha, beta, d1)
-    sy = sign(gamma) if d2 else 0
-    if sx == 0 or sy == 0 or sx == sy:
-        return sx or sy
-    bigger = sign_two(alpha * alpha + beta * beta * d1 - gamma * gamma * d2, 2 * alpha * beta, d1)
-    return sx if bigger > 0 else sy if bigger < 0 else 0
-
-
-def dot(a, b) -> Fraction:
-    return sum((x * y for x, y in zip(a, b)), ZERO)
-
-
-def roots(c2: Fraction, c1: Fraction, c0: Fraction) -> list[tuple[Fraction, Fraction, Fraction]]:
-    """Distinct real roots of c2·λ² + c1·λ + c0 as (p, s, D) = p + s·√D; [] for the zero polynomial."""
-    if c2 == 0:
-        return [] if c1 == 0 else [(-c0 / c1, ZERO, ZERO)]
-    disc = c1 * c1 - 4 * c2 * c0
-    centre = -c1 / (2 * c2)
-    if disc < 0:
-        return []
-    if disc == 0:
-        return [(centre, ZERO, ZERO)]
-    half = 1 / (2 * c2)
-    return [(centre, -half, disc), (centre, half, disc)]
-
-
-def compare(root, t: Fraction) -> int:
+def compare(root, t) -> int:
     """sign(root − t) for a rational t."""
     p, s, disc = root
-    return sign_two(p - t, s, disc)
+    return sign_surd(p - t, s, disc)
+
+
+def same_number(r1, r2) -> bool:
+    return sign_surds(r1[0] - r2[0], r1[1], r1[2], -r2[1], r2[2]) == 0
+
+
+def _show(root) -> str:
+    p, s, disc = root
+    return show(p) if not s else f"{show(p)} {'+' if s > 0 else '-'} {show(abs(s))}·√{show(disc)}"
 
 
 class Path:
-    """The parsed path and its domain."""
+    """The parsed path, its domain, and each neuron's data along it (computed once, O(n·d) integer work).
 
-    def __init__(self, spec, model: CheckedModel):
-        require(isinstance(spec, dict), "path", "expected an object")
-        self.base = rational_vector(spec["base"], "path.base", model.d)
-        self.direction = rational_vector(spec["direction"], "path.direction", model.d)
-        self.start = rational(spec["start"], "path.start")
-        self.end = None if spec["end"] is None else rational(spec["end"], "path.end")
-        self.start_closed, self.end_closed = spec["start_closed"], spec["end_closed"]
-        require(isinstance(self.start_closed, bool) and isinstance(self.end_closed, bool),
-                "path", "start_closed and end_closed must be booleans")
-        require(self.end is not None or not self.end_closed, "path", "an infinite end cannot be closed")
-        require(self.end is None or self.start < self.end, "path", "start must be below end")
+    Normalized: ``A_i(λ) ∝ a0_i + a1_i·λ`` (the row scale den_i cancels in every sign and root),
+    ``N(λ) = n0 + n1·λ + n2·λ²``; no normalization: ``h_i(λ) ∝ a0_i + a1_i·λ`` (bias included).
+    """
+
+    def __init__(self, model: CheckedModel, x0: list, den0: int, v: list, den1: int, start, end, start_closed, end_closed):
+        self.start, self.end, self.start_closed, self.end_closed = start, end, start_closed, end_closed
+        require(type(start_closed) is bool and type(end_closed) is bool, "path", "start_closed and end_closed must be booleans")
+        require(end is not None or not end_closed, "path", "an infinite end cannot be closed")
+        require(end is None or start < end, "path", "start must be below end")
+        self.ray_shape = not any(x0) and start == 0 and end is None and not start_closed
+        self.model, d = model, model.d
+        if model.normalized:
+            m = d if model.kind == "layernorm" else 1
+            u0, u1 = centre(x0, d, m > 1), centre(v, d, m > 1)  # u(λ) = u0/(m·den0) + λ·u1/(m·den1)
+            den0, den1 = m * den0, m * den1
+            self.n0 = Fraction(idot(u0, u0), den0 * den0) + d * model.eps
+            self.n1, self.n2 = Fraction(2 * idot(u0, u1), den0 * den1), Fraction(idot(u1, u1), den1 * den1)
+            self.a0 = [Fraction(idot(r, u0), den0) for r in model.rows] if any(u0) else [ZERO] * model.n
+            self.a1 = [Fraction(idot(r, u1), den1) for r in model.rows]
+            self._require_defined(u0, u1, den0, den1)
+        else:
+            u1 = v
+            self.a0 = [Fraction(idot(r, x0) + r[-1] * den0, den0) for r in model.rows]
+            self.a1 = [Fraction(idot(r, v), den1) for r in model.rows]
+        self.scale = Fraction(idot(u1, u1), den1 * den1)  # ‖P·v‖², for critical norms
+
+    def _require_defined(self, u0, u1, den0, den1) -> None:
+        """N(λ) > 0 on the domain: with ε = 0 it fails only where u0/den0 + λ·u1/den1 = 0."""
+        if self.model.eps > 0:
+            return
+        if not any(u1):
+            require(any(u0), "normalization", "the whole path centres to 0, where the normalization is undefined")
+            return
+        lam = Fraction(-idot(u0, u1) * den1, idot(u1, u1) * den0)  # the only λ where u(λ) can vanish
+        if not any(lam.denominator * den1 * a + lam.numerator * den0 * b for a, b in zip(u0, u1)):
+            require(not self.contains((lam, ZERO, ZERO)), "normalization",
+                    f"x(λ) centres to 0 at λ = {show(lam)}, inside the path: the normalization is undefined there")
 
     def contains(self, root) -> bool:
         low = compare(root, self.start)
         if low < 0 or (low == 0 and not self.start_closed):
             return False
-        if self.end is None:
-            return True
-        high = compare(root, self.end)
+        high = -1 if self.end is None else compare(root, self.end)
         return high < 0 or (high == 0 and self.end_closed)
 
-
-def require_normalization_defined(path: Path, model: CheckedModel) -> None:
-    """N(λ) = ‖P·x(λ)‖² + dε > 0 on the domain: with ε = 0 it fails only where P·x(λ) = 0."""
-    if not model.normalized or model.eps > 0:
-        return
-    u0, u1 = model.centre(path.base), model.centre(path.direction)
-    if not any(u1):
-        require(any(u0), "normalization", "the whole path centres to 0, where the normalization is undefined")
-        return
-    lam = -dot(u0, u1) / dot(u1, u1)  # the only λ where u(λ) can vanish
-    if not any(a + lam * b for a, b in zip(u0, u1)):
-        require(not path.contains((lam, ZERO, ZERO)), "normalization",
-                f"x(λ) centres to 0 at λ = {lam}, inside the path: the normalization is undefined there")
-
-
-class Lines:
-    """Each neuron's data along the path, computed once (O(n·d)).
-
-    Normalized: ``A_i(λ) = a0_i + a1_i·λ`` (``A = w̃_i·u(λ)``) and
-    ``N(λ) = n0 + n1·λ + n2·λ²``; no normalization: ``h_i(λ) = a0_i + a1_i·λ``
-    (bias included). Patterns at witnesses then cost O(n), not O(n·d).
-    """
-
-    def __init__(self, path: Path, model: CheckedModel):
-        self.model = model
-        if model.normalized:
-            u0, u1 = model.centre(path.base), model.centre(path.direction)
-            self.a0 = [dot(w, u0) for w in model.folded_w]
-            self.a1 = [dot(w, u1) for w in model.folded_w]
-            self.n0, self.n1, self.n2 = dot(u0, u0) + model.d * model.eps, 2 * dot(u0, u1), dot(u1, u1)
-        else:
-            self.a0 = [dot(w, path.base) + b for w, b in zip(model.folded_w, model.folded_b)]
-            self.a1 = [dot(w, path.direction) for w in model.folded_w]
-
-    def pattern(self, t: Fraction) -> str:
-        """Exact signs at λ = t: sign(√d·A + b'·√N) (normalized) or sign(h)."""
-        model = self.model
-        if not model.normalized:
-            return "".join(SYMBOL[sign(a0 + a1 * t)] for a0, a1 in zip(self.a0, self.a1))
+    def pattern(self, t: Fraction) -> list[str]:
+        """Exact symbols at λ = t: sign(√d·A + b'·√N) (normalized) or sign(h)."""
+        if not self.model.normalized:
+            return [SYMBOL[sign(a0 + a1 * t)] for a0, a1 in zip(self.a0, self.a1)]
         radicand = self.n0 + self.n1 * t + self.n2 * t * t
-        require(radicand > 0, "normalization", f"undefined at λ = {t}")
-        d = Fraction(model.d)
-        return "".join(SYMBOL[sign_sqrt_combination(a0 + a1 * t, d, b, radicand)]
-                       for a0, a1, b in zip(self.a0, self.a1, model.folded_b))
+        require(radicand > 0, "normalization", f"undefined at λ = {show(t)}")
+        radicand /= self.model.d  # √d·A + b·√N = √d·(A + b·√(N/d))
+        return [SYMBOL[sign_surd(a0 + a1 * t, r[-1], radicand)] for a0, a1, r in zip(self.a0, self.a1, self.model.rows)]
 
-    def zeros(self, path: Path, i: int) -> list:
-        """Zeros of h_i in the domain, as (p, s, D)."""
+    def zeros(self, i: int) -> list[tuple]:
+        """Zeros of h_i in the domain as (root, changes sign)."""
         a0, a1 = self.a0[i], self.a1[i]
         if not self.model.normalized:
-            return [r for r in roots(ZERO, a1, a0) if path.contains(r)]
-        b = self.model.folded_b[i]
+            return [(r, True) for r in roots(ZERO, a1, a0) if self.contains(r)]
+        b = self.model.rows[i][-1]
         d, bb = self.model.d, b * b
-        q = (d * a1 * a1 - bb * self.n2, 2 * d * a0 * a1 - bb * self.n1, d * a0 * a0 - bb * self.n0)
-        zeros = []
-        for p, s, disc in roots(*q):
-            # the side condition: A and b' of opposite signs (A = 0 when b' = 0, automatic then)
-            if path.contains((p, s, disc)) and (b == 0 or sign_two(a0 + a1 * p, a1 * s, disc) == -sign(b)):
-                zeros.append((p, s, disc))
-        return zeros
+        c2, c1, c0 = d * a1 * a1 - bb * self.n2, 2 * d * a0 * a1 - bb * self.n1, d * a0 * a0 - bb * self.n0
+        found = roots(c2, c1, c0)
+        simple = b == 0 or c2 == 0 or len(found) == 2  # a double root of q_i (b' ≠ 0) touches 0 without a sign change
+        # the side condition: A and b' of opposite signs (A = 0 when b' = 0, automatic then)
+        return [((p, s, D), simple) for p, s, D in found
+                if self.contains((p, s, D)) and (b == 0 or sign_surd(a0 + a1 * p, a1 * s, D) == -sign(b))]
 
 
-def same_number(r1, r2) -> bool:
-    return sign_three(r1[0] - r2[0], r1[1], r1[2], -r2[1], r2[2]) == 0
-
-
-def check_critical_norms(cert: dict, path: Path, model: CheckedModel, zeros: dict) -> str:
-    """Rays only: neuron i flips at centred squared norm λ*²·‖Pv‖², λ*² rational."""
-    require(not any(path.base) and path.start == 0 and path.end is None and not path.start_closed,
-            "critical_norms", "critical norms are stated for rays only")
-    scale = dot(model.centre(path.direction), model.centre(path.direction))
-    norms = {}
-    for i, found in zeros.items():
-        for p, s, disc in found:
-            # a ray's q_i has no linear term, so its roots are ±s·√D with p = 0 and λ*² = s²·D rational
-            require(p == 0 or s == 0, "critical_norms", f"neuron {i}: its zero is not of the ray form")
-            require(i not in norms, "critical_norms", f"neuron {i} has two zeros on the ray")
-            norms[i] = (p * p + s * s * disc) * scale
-    stated = cert.get("critical_norms")
-    if stated is not None:
-        require(isinstance(stated, list), "critical_norms", "expected a list")
-        seen = {}
-        for k, entry in enumerate(stated):
-            require(isinstance(entry, dict), f"critical_norms[{k}]", "expected an object")
-            i = entry["neuron"]
-            require(type(i) is int and i in norms and i not in seen, f"critical_norms[{k}]",
-                    f"neuron {i!r} is not a neuron that flips on this ray, or is listed twice")
-            seen[i] = rational(entry["squared_norm"], f"critical_norms[{k}].squared_norm")
-            require(seen[i] == norms[i], f"critical_norms[{k}]",
-                    f"neuron {i} flips at squared centred norm {norms[i]}, not {seen[i]}")
-        require(set(seen) == set(norms), "critical_norms",
-                f"neurons {sorted(set(norms) - set(seen))} flip on this ray but are not listed")
-    top = max(norms.values(), default=ZERO)
-    if "constant_above" in cert:
-        stated_top = rational(cert["constant_above"], "constant_above")
-        require(stated_top == top, "constant_above", f"the largest critical squared norm is {top}, not {stated_top}")
-    return f"; constant for squared centred norm above {top}"
-
-
-@register("path")
-def check_path(cert: dict, model: CheckedModel) -> str:
-    path = Path(cert["path"], model)
-    require_normalization_defined(path, model)
-    crossings, segments = cert["crossings"], cert["segments"]
-    require(isinstance(crossings, list) and isinstance(segments, list), "crossings", "crossings and segments are lists")
-    require(len(segments) == len(crossings) + 1, "segments", "there must be one more segment than crossings")
-
-    lines = Lines(path, model)
-    witnesses = []
-    for k, seg in enumerate(segments):
-        require(isinstance(seg, dict), f"segments[{k}]", "expected an object")
-        t = rational(seg["witness"], f"segments[{k}].witness")
-        require(path.contains((t, ZERO, ZERO)), f"segments[{k}].witness", f"{t} is outside the path's interval")
-        pattern = lines.pattern(t)
-        require(seg["pattern"] == pattern, f"segments[{k}].pattern",
-                f"at λ = {t} the exact pattern is {pattern}, not {seg['pattern']!r}")
-        witnesses.append(t)
-
-    intervals = []
-    for k, crossing in enumerate(crossings):
-        require(isinstance(crossing, dict), f"crossings[{k}]", "expected an object")
-        lo, hi = rational_vector(crossing["interval"], f"crossings[{k}].interval", 2)
-        require(witnesses[k] < lo <= hi < witnesses[k + 1], f"crossings[{k}].interval",
-                f"[{lo}, {hi}] must lie strictly between the witnesses {witnesses[k]} and {witnesses[k + 1]}")
-        neurons = crossing["neurons"]
-        require(isinstance(neurons, list) and neurons and all(type(i) is int for i in neurons)
-                and neurons == sorted(set(neurons)) and 0 <= neurons[0] and neurons[-1] < model.n,
-                f"crossings[{k}].neurons", "expected distinct neuron indices in increasing order")
-        intervals.append((lo, hi, neurons))
-
-    zeros = {}
-    inside = [[] for _ in intervals]  # (neuron, root) per interval
-    for i in range(model.n):
-        found = lines.zeros(path, i)
-        if found:
-            zeros[i] = found
-        for r in found:
-            home = _interval_holding(intervals, r)
-            require(home is not None, "crossings", f"neuron {i} changes sign at λ = {_show(r)}, outside every crossing interval")
-            inside[home].append((i, r))
-
-    for k, (lo, hi, neurons) in enumerate(intervals):
-        found = sorted({i for i, _ in inside[k]})
-        require(found == neurons, f"crossings[{k}].neurons",
-                f"the neurons vanishing in [{lo}, {hi}] are {found}, not {neurons}")
-        first = inside[k][0][1]
-        require(all(same_number(first, r) for _, r in inside[k]), f"crossings[{k}]",
-                f"[{lo}, {hi}] holds zeros at different λ")
-        flips = {}
-        before, after = segments[k]["pattern"], segments[k + 1]["pattern"]
-        for i in range(model.n):
-            if (before[i] == "+") != (after[i] == "+"):
-                flips[i] = 1 if before[i] == "+" else -1
-        stated = crossings[k]["map_changes"]
-        require(isinstance(stated, bool), f"crossings[{k}].map_changes", "expected a boolean")
-        differs = model.map_changes(flips)
-        require(stated == differs, f"crossings[{k}].map_changes",
-                f"W_out·(D_s − D_t)·[w̃ | b'] is {'non' if differs else ''}zero, the certificate says {stated}")
-
-    claim = cert["claim"]
-    require(isinstance(claim, dict), "claim", "expected an object")
-    verdict = "constant" if not crossings else "not-constant"
-    require(claim["verdict"] == verdict, "claim.verdict", f"the path is {verdict}, not {claim['verdict']!r}")
-    require(claim["crossings"] == len(crossings) and type(claim["crossings"]) is int, "claim.crossings",
-            f"there are {len(crossings)} crossings, not {claim['crossings']!r}")
-    extra = ""
-    if "critical_norms" in cert or "constant_above" in cert:
-        extra = check_critical_norms(cert, path, model, zeros)
-    changes = sum(1 for c in crossings if c["map_changes"])
-    return (f"path {verdict}: {len(crossings)} crossing(s), {len(segments)} segment(s), "
-            f"{changes} affine-map change(s){extra}")
+def read_path(spec, model: CheckedModel) -> Path:
+    fields(spec, "path", ("base", "direction", "start", "end", "start_closed", "end_closed"))
+    x0, den0 = model.int_vector(spec["base"], "path.base", model.d)
+    v, den1 = model.int_vector(spec["direction"], "path.direction", model.d)
+    end = None if spec["end"] is None else model.number(spec["end"], "path.end")
+    return Path(model, x0, den0, v, den1, model.number(spec["start"], "path.start"), end,
+                spec["start_closed"], spec["end_closed"])
 
 
 def _interval_holding(intervals: list, root) -> int | None:
-    """The index of the interval [lo, hi] holding root; the intervals are disjoint and
-    increasing (checked above), so bisect on their lower ends."""
+    """Index of the interval [lo, hi] holding root; the intervals are disjoint and increasing (checked)."""
     low, high = 0, len(intervals)
     while low < high:  # first interval whose lo is above root
         mid = (low + high) // 2
@@ -282,10 +140,86 @@ def _interval_holding(intervals: list, root) -> int | None:
             high = mid
         else:
             low = mid + 1
-    k = low - 1
-    return k if k >= 0 and compare(root, intervals[k][1]) <= 0 else None
+    return low - 1 if low and compare(root, intervals[low - 1][1]) <= 0 else None
 
 
-def _show(root) -> str:
-    p, s, disc = root
-    return str(p) if not s else f"{p} {'+' if s > 0 else '-'} {abs(s)}·√{disc}"
+@register("path", ("path", "claim", "crossings", "segments", "critical_norms?", "constant_above?"))
+def check_path(cert: dict, model: CheckedModel) -> str:
+    path = read_path(cert["path"], model)
+    crossings, segments = cert["crossings"], cert["segments"]
+    require(type(crossings) is list and type(segments) is list, "crossings", "crossings and segments are lists")
+    require(len(segments) == len(crossings) + 1, "segments", "there must be one more segment than crossings")
+    witnesses, intervals = [], []
+    for k, seg in enumerate(segments):
+        witnesses.append(model.number(fields(seg, f"segments[{k}]", ("witness", "pattern"))["witness"], f"segments[{k}].witness"))
+        require(path.contains((witnesses[k], ZERO, ZERO)), f"segments[{k}].witness", "outside the path's interval")
+    for k, crossing in enumerate(crossings):
+        fields(crossing, f"crossings[{k}]", ("neurons", "interval", "map_changes"))
+        lo, hi = model.vector(crossing["interval"], f"crossings[{k}].interval", 2)
+        require(witnesses[k] < lo <= hi < witnesses[k + 1], f"crossings[{k}].interval",
+                "[lo, hi] must lie strictly between the neighbouring witnesses")
+        neurons = crossing["neurons"]
+        require(type(neurons) is list and neurons and all(type(i) is int for i in neurons)
+                and neurons == sorted(set(neurons)) and 0 <= neurons[0] and neurons[-1] < model.n,
+                f"crossings[{k}].neurons", "expected distinct neuron indices in increasing order")
+        require(type(crossing["map_changes"]) is bool, f"crossings[{k}].map_changes", "expected a boolean")
+        intervals.append((lo, hi, neurons))
+    inside, zeros = [[] for _ in intervals], {}  # (neuron, root, changes sign) per interval; roots per neuron
+    for i in range(model.n):
+        for root, changes in path.zeros(i):
+            home = _interval_holding(intervals, root)
+            require(home is not None, "crossings", f"neuron {i} changes sign at λ = {_show(root)}, outside every crossing interval")
+            inside[home].append((i, root, changes))
+            zeros.setdefault(i, []).append(root)
+    pattern = path.pattern(witnesses[0])
+    require(segments[0]["pattern"] == "".join(pattern), "segments[0].pattern",
+            f"at λ = {show(witnesses[0])} the exact pattern is {''.join(pattern)[:200]}")
+    changes = 0
+    for k, (lo, hi, neurons) in enumerate(intervals):
+        found = sorted({i for i, _, _ in inside[k]})
+        require(found == neurons, f"crossings[{k}].neurons", f"the neurons vanishing in [lo, hi] are {found[:20]}")
+        first = inside[k][0][1]
+        require(all(same_number(first, r) for _, r, _ in inside[k]), f"crossings[{k}]", "[lo, hi] holds zeros at different λ")
+        flips = {}
+        for i, _, flip in inside[k]:
+            if flip:
+                flips[i] = 1 if pattern[i] == "+" else -1
+                pattern[i] = "-" if pattern[i] == "+" else "+"
+        current = "".join(pattern)
+        require(segments[k + 1]["pattern"] == current, f"segments[{k + 1}].pattern", f"the exact pattern is {current[:200]}")
+        differs = bool(flips) and model.map_changes(flips)
+        require(crossings[k]["map_changes"] == differs, f"crossings[{k}].map_changes",
+                f"W_out·(D_s − D_t)·[w̃ | b'] is {'non' if differs else ''}zero")
+        changes += differs
+    claim = fields(cert["claim"], "claim", ("verdict", "crossings"))
+    verdict = "constant" if not crossings else "not-constant"
+    require(claim["verdict"] == verdict, "claim.verdict", f"the path is {verdict}")
+    require(type(claim["crossings"]) is int and claim["crossings"] == len(crossings), "claim.crossings",
+            f"there are {len(crossings)} crossings")
+    extra = check_critical_norms(cert, path, model, zeros) if "critical_norms" in cert or "constant_above" in cert else ""
+    return (f"path {verdict}: {len(crossings)} crossing(s), {len(segments)} segment(s), "
+            f"{changes} affine-map change(s){extra}")
+
+
+def check_critical_norms(cert: dict, path: Path, model: CheckedModel, zeros: dict) -> str:
+    """Rays only: neuron i flips at centred squared norm λ*²·‖Pv‖², λ*² rational (q_i has no linear term)."""
+    require(path.ray_shape, "critical_norms", "critical norms are stated for rays only")
+    norms = {}
+    for i, ((p, s, disc), *more) in zeros.items():
+        require(not more and (p == 0 or s == 0), "critical_norms", f"neuron {i} has two zeros, or one not of the ray form")
+        norms[i] = (p * p + s * s * disc) * path.scale
+    if "critical_norms" in cert:
+        require(type(cert["critical_norms"]) is list, "critical_norms", "expected a list")
+        seen = {}
+        for k, entry in enumerate(cert["critical_norms"]):
+            i = fields(entry, f"critical_norms[{k}]", ("neuron", "squared_norm"))["neuron"]
+            require(type(i) is int and i in norms and i not in seen, f"critical_norms[{k}]",
+                    "not a neuron that flips on this ray, or listed twice")
+            seen[i] = model.number(entry["squared_norm"], f"critical_norms[{k}].squared_norm")
+            require(seen[i] == norms[i], f"critical_norms[{k}]", f"neuron {i} flips at squared centred norm {show(norms[i])}")
+        require(len(seen) == len(norms), "critical_norms", f"neurons {sorted(set(norms) - set(seen))[:20]} flip but are not listed")
+    top = max(norms.values(), default=ZERO)
+    if "constant_above" in cert:
+        require(model.number(cert["constant_above"], "constant_above") == top, "constant_above",
+                f"the largest critical squared norm is {show(top)}")
+    return f"; constant for squared centred norm above {show(top)}"

@@ -1,12 +1,19 @@
 """``geomcheck check CERT… [--model MODEL] [--json]``: run the trusted checker.
 
 Exit status 0 only when every certificate is accepted, 1 when one is rejected.
-Works where numpy, scipy, sympy, cvxpy and torch cannot be imported: this
-module and the checker import only the standard library (and ``--model``
-resolves toy and .json models without them).
+``--model`` supplies the block for certificates that name it only by
+``model_sha256`` (the checker hashes what it is given and refuses a
+mismatch), and requires certificates that embed a model to be about this one.
+MODEL is an exchange ``.json`` file (read by the checker's own strict reader
+when it is written with exact ``"p/q"`` strings) or any model spec
+(``toy:circle3``, ``minilm:3``, a file), converted to the exchange form.
+Works where numpy, scipy, sympy, cvxpy and torch cannot be imported, for toy
+and ``.json`` models.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from geomcheck.cli.common import add_json_flag, emit
 
@@ -16,27 +23,42 @@ def register(subparsers) -> None:
         "check", help="re-verify certificates with the standard-library checker (exit 0 only if all are accepted)")
     parser.add_argument("certificates", metavar="CERT", nargs="+", help="a certificate JSON file")
     parser.add_argument("--model", metavar="MODEL", default=None,
-                        help="also require the certificate to be about this model (compared by sha256)")
+                        help="the model of certificates that name it by sha256; for the others, require this model")
     add_json_flag(parser)
     parser.set_defaults(run=run)
+
+
+def exchange_model(spec: str) -> tuple[dict, str]:
+    """(exchange object, its canonical sha256) for MODEL: the file as written when the checker reads it,
+    else the block read by geomcheck.io."""
+    from geomcheck.checker.core import Rejected, canonical_model_sha256, load_json
+
+    path = Path(spec)
+    if path.suffix == ".json" and path.is_file():
+        try:
+            data = load_json(path.read_text(encoding="utf-8"))
+            return data, canonical_model_sha256(data)
+        except (OSError, ValueError, RecursionError, Rejected):
+            pass  # decimals, JSON numbers, ...: geomcheck.io reads them exactly
+    from geomcheck.io import block_to_dict, load_model
+
+    data = block_to_dict(load_model(spec))
+    data.pop("name", None)
+    return data, canonical_model_sha256(data)
 
 
 def run(args) -> int:
     from geomcheck.checker import check_file
 
-    expected = None
-    if args.model is not None:
-        from geomcheck.io import load_model, model_sha256
-
-        expected = model_sha256(load_model(args.model))
+    model, digest = exchange_model(args.model) if args.model is not None else (None, None)
     results = []
     for path in args.certificates:
-        verdict = check_file(path, expected)
+        verdict = check_file(path, model=model)
         results.append({"certificate": path, "accepted": verdict.accepted, "kind": verdict.kind,
                         "message": verdict.message})
     payload = {"accepted": all(r["accepted"] for r in results), "results": results}
-    if expected is not None:
-        payload["model_sha256"] = expected
+    if model is not None:
+        payload["model_sha256"] = digest
 
     def human(p):
         if len(p["results"]) == 1:

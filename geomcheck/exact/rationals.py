@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from fractions import Fraction
 from typing import Iterable
 
@@ -26,6 +27,10 @@ _RATIONAL_RE = re.compile(
     )\s*$""",
     re.VERBOSE,
 )
+
+
+_EXPONENT_RE = re.compile(r"[eE]([+-]?\d+)\s*$")
+MAX_DECIMAL_EXPONENT = 100_000
 
 
 def parse_rational(value: object, what: str = "value") -> Fraction:
@@ -52,12 +57,21 @@ def parse_rational(value: object, what: str = "value") -> Fraction:
             raise InvalidInput(
                 f"{what}: {value!r} is not a number (use an integer, 'p/q' or a decimal like '0.25')"
             )
-        if "/" in text:
-            num, den = text.split("/")
-            if int(den) == 0:
-                raise InvalidInput(f"{what}: {value!r} has a zero denominator")
-            return Fraction(int(num), int(den))
-        return Fraction(text)
+        exponent = _EXPONENT_RE.search(text)
+        if exponent and (len(exponent.group(1)) > 8 or abs(int(exponent.group(1))) > MAX_DECIMAL_EXPONENT):
+            # 10**exponent would take minutes to hours to expand: refuse instead of hanging
+            raise InvalidInput(f"{what}: exponent {exponent.group(1)[:12]} is outside ±{MAX_DECIMAL_EXPONENT}")
+        try:
+            if "/" in text:
+                num, den = text.split("/")
+                if int(den) == 0:
+                    raise InvalidInput(f"{what}: {value!r} has a zero denominator")
+                return Fraction(int(num), int(den))
+            return Fraction(text)
+        except ValueError as exc:  # Python refuses integers of more than 4300 digits
+            if isinstance(exc, InvalidInput):
+                raise
+            raise InvalidInput(f"{what}: {str(exc).split(':')[0]}") from None
     numerator = getattr(value, "numerator", None)
     denominator = getattr(value, "denominator", None)
     if numerator is not None and denominator is not None:  # numpy ints, flint fmpq
@@ -72,10 +86,23 @@ def parse_rational_vector(values: Iterable[object], what: str = "vector") -> tup
     return tuple(parse_rational(v, f"{what}[{i}]") for i, v in enumerate(values))
 
 
+def _int_text(n: int) -> str:
+    """``str(n)`` without Python's 4300-digit guard: exact values such as ε = 10⁻⁵⁰⁰⁰ are that long."""
+    try:
+        return str(n)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+        try:
+            return str(n)
+        finally:
+            sys.set_int_max_str_digits(limit)
+
+
 def format_rational(q: Fraction | int) -> str:
     """``"p/q"``, or ``"p"`` when the denominator is 1: exact and re-readable."""
     if not isinstance(q, Fraction):  # avoid re-building Fractions: models hold millions
         q = Fraction(q)
     if q.denominator == 1:
-        return str(q.numerator)
-    return f"{q.numerator}/{q.denominator}"
+        return _int_text(q.numerator)
+    return f"{_int_text(q.numerator)}/{_int_text(q.denominator)}"

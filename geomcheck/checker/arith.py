@@ -1,0 +1,163 @@
+"""The checker's one arithmetic module: exact numbers, dot products, surd signs, roots, rank, solve.
+
+Numbers are JSON integers (not booleans) or strings ``0 | -?[1-9][0-9]*(/[1-9][0-9]*)?`` — no
+floats, decimals, spaces, ``+``, leading zeros or ``-0`` (zero is spelt ``"0"`` only). Vectors are
+read as integer numerators over one common denominator: Python integers are fast, ``Fraction``
+normalises on every operation and is kept for O(1)-per-item work.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from fractions import Fraction
+
+from geomcheck.checker.errors import Rejected, require
+
+_NUMBER = r"(?:-?[1-9][0-9]*+(?:/[1-9][0-9]*+)?+|0)"  # possessive: no backtracking
+_ROW, _ONE = re.compile(f'{_NUMBER}(?:","{_NUMBER})*+'), re.compile(_NUMBER)
+
+
+def texts(values, where: str, limit: int, length: int | None = None) -> tuple[list[str], str]:
+    """(the numbers of a JSON list as validated strings, their JSON text ``["…","…"]``); ints become decimal text."""
+    require(type(values) is list, where, "expected a list of numbers")
+    require(length is None or len(values) == length, where, f"expected {length} entries, got {len(values)}")
+    try:
+        text = '","'.join(values)
+    except TypeError:
+        values = [str(v) if type(v) is int and v.bit_length() <= 4 * limit else v for v in values]
+        for k, v in enumerate(values):
+            if type(v) is int:
+                raise Rejected(f"{where}[{k}]", f"an integer of {v.bit_length()} bits exceeds the limit of {limit} characters")
+            require(type(v) is str, f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(v))}")
+        text = '","'.join(values)
+    if values and max(map(len, values)) > limit:
+        k = max(range(len(values)), key=lambda j: len(values[j]))
+        raise Rejected(f"{where}[{k}]", f"a number of {len(values[k])} characters exceeds the limit of {limit}")
+    if values and not (_ROW.fullmatch(text) and text.count('"') == 2 * len(values) - 2):  # no quote inside an entry
+        k = next((j for j, v in enumerate(values) if not _ONE.fullmatch(v)), 0)
+        raise Rejected(f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(values[k]))}")
+    return values, f'["{text}"]' if values else "[]"
+
+
+def int_vector(values, where: str, limit: int, length: int | None = None) -> tuple[list[int], int]:
+    """(numerators, common denominator > 0) of a list of numbers."""
+    return integers(texts(values, where, limit, length)[0])
+
+
+def integers(strs: list[str]) -> tuple[list[int], int]:
+    """(numerators, common denominator) of validated number strings."""
+    joined = ",".join(strs)
+    if joined.count("/") == len(strs) and strs:  # every entry "p/q": split the row at once
+        parts = joined.replace(",", "/").split("/")
+        nums, dens = list(map(int, parts[0::2])), list(map(int, parts[1::2]))
+    else:
+        pairs = [s.partition("/") for s in strs]
+        nums, dens = [int(p) for p, _, _ in pairs], [int(q) if q else 1 for _, _, q in pairs]
+    den = math.lcm(*dens) if dens else 1
+    if any(q != den for q in dens):
+        nums = list(map(int.__mul__, nums, map(den.__floordiv__, dens)))
+    return nums, den
+
+
+def show(q) -> str:
+    """A number for a message: exact when short, else its size and leading digits."""
+    text = str(q)
+    return text if len(text) <= 60 else f"{text[:24]}…({len(text)} chars)"
+
+
+def idot(a: list[int], b: list[int]) -> int:
+    return sum(map(int.__mul__, a, b))
+
+
+def dot(a, b):
+    return sum((x * y for x, y in zip(a, b)), 0)
+
+
+def centre(x: list, d: int, layernorm: bool) -> list:
+    """d·P·x for LayerNorm (P = I − 11ᵀ/d; scaled by d to stay in the integers), else x."""
+    if not layernorm:
+        return list(x)
+    total = sum(x)
+    return [d * v - total for v in x]
+
+
+def sign(q) -> int:
+    return (q > 0) - (q < 0)
+
+
+def sign_surd(a, b, c) -> int:
+    """sign(a + b·√c) for rationals a, b and c ≥ 0, by comparing a² with b²c when the signs differ."""
+    sa, sb = sign(a), sign(b) if c else 0
+    if sa == 0 or sb == 0 or sa == sb:
+        return sa or sb
+    left = a.numerator ** 2 * b.denominator ** 2 * c.denominator
+    return sa * sign(left - b.numerator ** 2 * c.numerator * a.denominator ** 2)
+
+
+def sign_surds(a, b, c, e, f) -> int:
+    """sign(a + b·√c + e·√f), c, f ≥ 0: when X = a + b√c and Y = e√f differ in sign,
+    the larger square wins, and X² − Y² = (a² + b²c − e²f) + 2ab·√c."""
+    sx, sy = sign_surd(a, b, c), sign(e) if f else 0
+    if sx == 0 or sy == 0 or sx == sy:
+        return sx or sy
+    bigger = sign_surd(a * a + b * b * c - e * e * f, 2 * a * b, c)
+    return sx if bigger > 0 else sy if bigger < 0 else 0
+
+
+def roots(c2, c1, c0) -> list[tuple]:
+    """Distinct real roots of c2·λ² + c1·λ + c0 as (p, s, D) meaning p + s·√D, increasing; [] for the zero polynomial."""
+    c2, c1, c0, zero = Fraction(c2), Fraction(c1), Fraction(c0), Fraction(0)
+    if c2 == 0:
+        return [] if c1 == 0 else [(-c0 / c1, zero, zero)]
+    disc, mid, half = c1 * c1 - 4 * c2 * c0, -c1 / (2 * c2), abs(1 / (2 * c2))
+    return [] if disc < 0 else [(mid, zero, zero)] if disc == 0 else [(mid, -half, disc), (mid, half, disc)]
+
+
+def echelon(rows: list, width: int) -> tuple[int, list[int]]:
+    """(rank, pivot columns) by fraction-free elimination on integer rows: ``r ← p·r − a·pivot_row`` and
+    dividing a row by the gcd of its entries keep the row space and stay in ℤ, so nothing is rounded."""
+    m = [list(r) for r in rows if any(r)]
+    pivots: list[int] = []
+    for c in range(width):
+        at = next((i for i in range(len(pivots), len(m)) if m[i][c]), None)
+        if at is None:
+            continue
+        top = len(pivots)
+        m[top], m[at] = m[at], m[top]
+        p, prow = m[top][c], m[top]
+        for i in range(top + 1, len(m)):
+            a = m[i][c]
+            if a:
+                new = [p * x - a * y for x, y in zip(m[i], prow)]
+                g = math.gcd(*new)
+                m[i] = [x // g for x in new] if g > 1 else new
+        pivots.append(c)
+        if len(pivots) == len(m):
+            break
+    return len(pivots), pivots
+
+
+def integer_rows(rows) -> list[list[int]]:
+    """Each rational row times the lcm of its denominators (row scaling keeps rank and pivots)."""
+    rows = [[Fraction(q) for q in row] for row in rows]
+    dens = [math.lcm(*(q.denominator for q in row)) if row else 1 for row in rows]
+    return [[q.numerator * (den // q.denominator) for q in row] for row, den in zip(rows, dens)]
+
+
+def rank(rows, width: int) -> int:
+    return echelon(integer_rows(rows), width)[0]
+
+
+def solve(rows, rhs) -> list[Fraction] | None:
+    """The unique solution of a square system (Gauss–Jordan over ℚ), or None when it is singular."""
+    n = len(rows)
+    a = [[Fraction(v) for v in r] + [Fraction(b)] for r, b in zip(rows, rhs)]
+    for c in range(n):
+        p = next((i for i in range(c, n) if a[i][c] != 0), None)
+        if p is None:
+            return None
+        a[c], a[p] = a[p], a[c]
+        a[c] = [v / a[c][c] for v in a[c]]
+        a = [r if i == c or r[c] == 0 else [x - r[c] * y for x, y in zip(r, a[c])] for i, r in enumerate(a)]
+    return [a[i][n] for i in range(n)]
