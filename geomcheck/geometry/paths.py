@@ -371,10 +371,6 @@ class PathAnalysis:
         return "constant" if not self.crossings else "not-constant"
 
     @property
-    def status(self) -> str:
-        return "proved" if not self.crossings else "refuted"
-
-    @property
     def flips(self) -> list[tuple[int, ...]]:
         """Per crossing, the neurons whose sign differs between the segments on either side.
 
@@ -437,7 +433,6 @@ class PathAnalysis:
         """The ``--json`` object (see README "geomcheck ray / path / arc")."""
         out = {
             "verdict": self.verdict,
-            "status": self.status,
             "model": self.block.name,
             "kind": self.spec.kind,
             "path": self.spec.to_json(),

@@ -51,7 +51,7 @@ def plot_path(block: MLPBlock, analysis: PathAnalysis, filename: str, points: in
     ax.set_xlabel("λ" if spec.kind != "arc" else "s")
     ax.set_ylabel("pre-activation h_i")
     ax.set_title(f"{block.name or 'model'}: {spec.kind}, {len(analysis.crossings)} crossing(s) "
-                 f"({analysis.verdict}, {analysis.status})")
+                 f"({analysis.verdict})")
     if len(neurons) <= 12:
         ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
