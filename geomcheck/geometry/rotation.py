@@ -99,6 +99,8 @@ class ArcFrame:
 
     def lambda_of(self, theta: float) -> float:
         """The inverse map λ(θ) (float); ``math.inf`` at θ = ψ."""
+        if theta >= self.angle_float(math.inf):
+            return math.inf
         s, c = math.sin(theta), math.cos(theta)
         den = math.sqrt(float(self.Delta)) * c - float(self.B) * s
         if den <= 0:

@@ -149,12 +149,14 @@ def sample_rotation(block: MLPBlock, frame: ArcFrame, samples: int = DEFAULT_SAM
 
 
 def affine_fit_residual(zeta: np.ndarray, f: np.ndarray) -> float | None:
-    """``sqrt(Σ‖r‖²/Σ‖f − f̄‖²)`` of the least-squares fit ``c₀ + c₁ζ₁ + c₂ζ₂``; None when f is constant."""
+    """``sqrt(Σ‖r‖²/Σ‖f − f̄‖²)`` of the least-squares fit ``c₀ + c₁ζ₁ + c₂ζ₂``; None when f is constant
+    (to float precision: RMS variation ≤ 1e-13·(1 + max|f|))."""
     X = np.column_stack([np.ones(len(zeta)), zeta])
     coef, *_ = np.linalg.lstsq(X, f, rcond=None)
     r = f - X @ coef
     var = float(np.sum((f - f.mean(axis=0)) ** 2))
-    if var == 0.0:
+    # the ratio is meaningless when the variation is rounding noise (an estimate, not a decision)
+    if var <= len(f) * (1e-13 * (1.0 + float(np.abs(f).max()))) ** 2:
         return None
     return math.sqrt(float(np.sum(r * r)) / var)
 
@@ -187,9 +189,15 @@ def _transition_widths(block: MLPBlock, frame: ArcFrame, neurons: list[int]) -> 
     W, b = arrays.folded_w[neurons], arrays.folded_b[neurons]
     R = math.sqrt(frame.d) * np.hypot(W @ u_hat, W @ e_hat)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lo = np.arccos(np.clip((1.0 - b) / R, -1.0, 1.0))
-        hi = np.arccos(np.clip((-1.0 - b) / R, -1.0, 1.0))
-    return np.degrees(np.abs(hi - lo))
+        # |h| < 1 ⇔ cos(θ − φ) ∈ (p, q): the two intervals ±(a, c) of θ − φ, a = arccos q ≤ c = arccos p;
+        # they join across 0 when q ≥ 1 (a = 0) and across π when p ≤ −1 (c = π)
+        a = np.arccos(np.clip((1.0 - b) / R, -1.0, 1.0))
+        c = np.arccos(np.clip((-1.0 - b) / R, -1.0, 1.0))
+    width = c - a
+    joined0, joinedpi = a == 0.0, c == np.pi
+    width = np.where(joined0 | joinedpi, 2.0 * width, width)
+    width = np.where(joined0 & joinedpi, 2.0 * np.pi, width)
+    return np.degrees(width)
 
 
 def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAULT_SAMPLES,
@@ -274,7 +282,7 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
         if len(widths):
             spacing = out["flip_spacing"]["median"] if out["flip_spacing"] else None
             out["gate_transition"] = {
-                "band": "|h_i| < 1 on the ε = 0 great circle, degrees",
+                "band": "|h_i| < 1 around the flip, on the ε = 0 great circle (closed form), degrees",
                 "width_median": float(np.median(widths)), "width_min": float(widths.min()),
                 "width_max": float(widths.max()),
                 "flip_spacing_median": spacing,
