@@ -282,3 +282,19 @@ def test_cli_json_contract(tmp_path, capsys):
     assert p["verdict"]["checked"] and p["verdict"]["status"] in ("proved", "refuted")
     assert p["flips"] == len(p["crossings"]) == 12
     assert plot.stat().st_size > 10_000
+
+
+def test_summary_and_answer_follow_the_numbers():
+    from geomcheck.search.rotation import answer_paragraph, summarize_rotations
+
+    b = block([[0, 1]], [-1], [[3], [4]], [0, 0])
+    one = rotation_measures(b, PathSpec.superposition((1, 0), (0, 1)), samples=201)
+    flat = rotation_measures(block([[1, 0], [1, 1]], [5, 4], [[2, -1], [1, 3]], [1, -1]),
+                             PathSpec.superposition((1, 0), (1, 3)), samples=201)
+    s = summarize_rotations([one, flat])
+    assert s["pairs"] == 2 and s["flips"]["min"] == 0 and s["flips"]["max"] == 1
+    assert s["affine_fit_residual"]["min"] < 1e-12 < s["affine_fit_residual"]["max"]
+    assert s["kink_jump_max"]["max"] == 5
+    text = answer_paragraph(s, "relu")
+    assert "0–1 gate boundaries" in text and "far from one affine map" in text
+    assert "close to one affine map" in answer_paragraph(summarize_rotations([flat]), "relu")

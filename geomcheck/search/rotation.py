@@ -40,7 +40,8 @@ from geomcheck.geometry.rotation import ArcFrame, angle_label, arc_frame, kinks,
 from geomcheck.model.block import MLPBlock
 from geomcheck.search.floats import float_arrays
 
-__all__ = ["RotationSamples", "sample_rotation", "rotation_measures", "activation_derivatives", "DEFAULT_SAMPLES"]
+__all__ = ["RotationSamples", "sample_rotation", "rotation_measures", "summarize_rotations", "answer_paragraph",
+           "activation_derivatives", "DEFAULT_SAMPLES"]
 
 DEFAULT_SAMPLES = 2001
 _SQRT2 = math.sqrt(2.0)
@@ -341,3 +342,62 @@ def _segment_json(m, with_vectors: bool) -> dict:
     if with_vectors:
         out.update(c0=c0, c1=c1, c2=c2)
     return out
+
+
+def _range(values) -> dict | None:
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": float(np.median(values)), "min": float(min(values)), "max": float(max(values)), "count": len(values)}
+
+
+def summarize_rotations(measures: list[dict]) -> dict:
+    """Medians and ranges over many :func:`rotation_measures` results (e.g. a layer's token pairs)."""
+    trans = [m.get("gate_transition") or {} for m in measures]
+    return {
+        "pairs": len(measures),
+        "angle_total": _range([m["angle_total"] for m in measures]),
+        "flips": _range([m["flips"] for m in measures]),
+        "flip_spacing": _range([(m.get("flip_spacing") or {}).get("median") for m in measures]),
+        "affine_fit_residual": _range([m["affine_fit_residual"] for m in measures]),
+        "tangent_error_1%": _range([m["tangent_error_angles"]["1%"] for m in measures]),
+        "tangent_error_10%": _range([m["tangent_error_angles"]["10%"] for m in measures]),
+        "linearization_error_10%": _range([m["linearization_error_angles"]["10%"] for m in measures]),
+        "speed_median": _range([m["speed"]["median"] for m in measures]),
+        "curvature_max": _range([m["curvature"]["max"] for m in measures]),
+        "kinks": _range([None if m.get("kinks") is None else len(m["kinks"]) for m in measures]),
+        "kink_jump_max": _range([max((k["jacobian_jump"] for k in m["kinks"]), default=None)
+                                 if m.get("kinks") else None for m in measures]),
+        "transition_ratio": _range([t.get("ratio_width_to_spacing") for t in trans]),
+        "kink_like_pairs": sum(1 for t in trans if t.get("kink_like")),
+    }
+
+
+def answer_paragraph(summary: dict, activation: str) -> str:
+    """A plain-language answer to "how smoothly does rotating x toward d change the output?", from the numbers."""
+    r, f, sp = summary["affine_fit_residual"], summary["flips"], summary["flip_spacing"]
+    if not r or not f:
+        return "No rotation was measured."
+    pct = lambda v: f"{100 * v:.0f} %"  # noqa: E731
+    parts = [f"Over {summary['pairs']} rotations of {summary['angle_total']['min']:.0f}–{summary['angle_total']['max']:.0f}°, "
+             f"the normalized point crosses {f['min']:.0f}–{f['max']:.0f} gate boundaries (exact count)"
+             + (f", one every {sp['median']:.2g}° (median)" if sp else "") + "."]
+    if activation == "relu":
+        k = summary["kinks"]
+        parts.append(f"With ReLU each crossing is a kink ({k['median']:.0f} per rotation, median), so the output is "
+                     "piecewise affine with many small pieces." if k else "")
+    else:
+        t = summary["transition_ratio"]
+        if t:
+            smooth = summary["kink_like_pairs"] == 0
+            parts.append(f"With {activation} each gate turns over a band {t['median']:.0f}× wider than the spacing of "
+                         f"the flips, so {'no flip looks like a kink' if smooth else 'some flips look like kinks'}: "
+                         "the boundaries blur into one smooth curve.")
+    spread = "close to" if r["max"] < 0.05 else "far from"
+    parts.append(f"The best single-region fit leaves {pct(r['min'])}–{pct(r['max'])} of the output's variation "
+                 f"(median {pct(r['median'])}), so along these rotations the block is {spread} one affine map: "
+                 + ("the change is smooth and nearly what one region would give."
+                    if r["max"] < 0.05 else
+                    "the output changes smoothly but not like a single region — the nonlinearity is spread over "
+                    "the whole rotation rather than concentrated at a few boundaries."))
+    return " ".join(p for p in parts if p)
