@@ -8,6 +8,7 @@ from fractions import Fraction as F
 import pytest
 
 from geomcheck.cli import main
+from geomcheck.errors import InvalidInput
 from geomcheck.geometry.paths import PathSpec, analyse_path
 from geomcheck.geometry.regions import count_two_sphere
 from geomcheck.geometry.sphere import classify_neurons, sphere_of
@@ -110,3 +111,27 @@ def test_path_plot_uses_the_angle_axis_and_keeps_lambda_without_a_norm(tmp_path)
     finally:
         plt.Figure.savefig = real_save
     assert all((tmp_path / f).stat().st_size > 5_000 for f in ("arc.png", "arc_log.png", "ray.png"))
+
+
+from hypothesis import assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from strategies import blocks, vectors  # noqa: E402
+
+
+@given(st.data())
+@settings(max_examples=40)
+def test_exact_slice_pieces_agree_with_count_two_sphere(data):
+    """When the slice is the whole 2-sphere (RMSNorm d = 3, LayerNorm d = 4), the slice's own Gram-form count,
+    taken in the basis Gram–Schmidt makes from three random points (G ≠ I in general), must equal the
+    Euclidean count of geometry.regions — two independent exact computations."""
+    norm = data.draw(st.sampled_from(["rmsnorm", "layernorm"]))
+    d = 3 if norm == "rmsnorm" else 4
+    block = data.draw(blocks(norm=norm, d=d, eps=F(0)))
+    pts = [data.draw(vectors(d, max_num=6, max_den=2)) for _ in range(3)]
+    try:
+        out = slice_map(block, *pts, resolution=21)
+    except InvalidInput:  # dependent points, antipodal arcs, or a point where the norm is undefined
+        assume(False)
+    whole = count_two_sphere(sphere_of(block))
+    assert out["pieces"] == whole.pieces

@@ -46,7 +46,8 @@ from geomcheck.exact.quadratic import QuadraticRoot
 from geomcheck.geometry.paths import PathSpec
 from geomcheck.model.block import MLPBlock
 
-__all__ = ["ArcFrame", "arc_frame", "SegmentMap", "Kink", "segment_maps", "kinks", "angle_label"]
+__all__ = ["ArcFrame", "arc_frame", "SegmentMap", "Kink", "segment_maps", "kinks", "angle_label", "SlicePieces",
+           "count_slice_pieces"]
 
 ZERO = Fraction(0)
 
@@ -223,3 +224,106 @@ def segment_maps(block: MLPBlock, frame: ArcFrame, analysis) -> list[SegmentMap]
                               tuple(_w_out_times(block, on, alpha)), s1,
                               tuple(_w_out_times(block, on, gamma)), s2))
     return out
+
+
+# --------------------------------------------------------------------- the slice sphere, exactly
+@dataclass(frozen=True)
+class SlicePieces:
+    """Exact piece count of a 2-sphere cut by circles (Euler: V − E + F = 1 + C), with its ingredients."""
+
+    pieces: int
+    circles: int
+    vertices: int
+    edges: int
+    components: int
+
+
+def count_slice_pieces(normals: Sequence[Sequence[Fraction]], offsets: Sequence[Fraction],
+                       gram: Sequence[Fraction], radius2: Fraction) -> SlicePieces:
+    """Connected pieces of ``S = {c ∈ ℚ³-coordinates : Σ g_k c_k² = radius2}`` minus the circles ``a_i·c = o_i``.
+
+    The ambient inner product is ``⟨p, q⟩ = Σ g_k p_k q_k`` (a diagonal Gram matrix: coordinates in an
+    orthogonal, not normalized, basis — the slice of the normalization sphere by a 3-D subspace has
+    no rational orthonormal basis in general, so Euclidean tools cannot be reused). Only planes that
+    cut S are passed in. With ``m_i = G⁻¹a_i`` the plane is ``⟨m_i, c⟩ = o_i``; two planes meet S in
+    ``z₀ ± √μ·k``, ``k = a_a × a_b`` (orthogonal to both a's, so ⟨m, k⟩ = 0), ``z₀ ∈ span(m_a, m_b)``,
+    ``μ = (radius2 − ⟨z₀, z₀⟩)/⟨k, k⟩``. Points of ℚ(√μ)³ are compared exactly (floats only pick
+    candidate pairs). Every piece count is then Euler's formula for the graph drawn on S: vertices =
+    distinct points, edges = Σ over circles of their distinct vertices (a circle without one adds
+    a vertex and a loop), C = connected components of the circles.
+    """
+    from geomcheck.exact.signs import sign_three_term
+
+    g = [Fraction(v) for v in gram]
+
+    def gdot(p, q):
+        return sum(gk * a * b for gk, a, b in zip(g, p, q))
+
+    # one circle per distinct plane (proportional (a, o) are the same plane)
+    planes: list[tuple[tuple[Fraction, ...], Fraction]] = []
+    for a, o in zip(normals, offsets):
+        a = tuple(Fraction(v) for v in a)
+        piv = next(k for k, v in enumerate(a) if v != 0)
+        scale = 1 / a[piv]
+        key = (tuple(v * scale for v in a), Fraction(o) * scale)
+        if key not in planes:
+            planes.append(key)
+    m = [tuple(v / gk for v, gk in zip(a, g)) for a, _ in planes]
+    points: list[tuple[tuple, tuple, Fraction, tuple[float, ...]]] = []
+    owners: list[set[int]] = []
+    instances = []
+    for i in range(len(planes)):
+        for j in range(i + 1, len(planes)):
+            (ai, oi), (aj, oj) = planes[i], planes[j]
+            k = (ai[1] * aj[2] - ai[2] * aj[1], ai[2] * aj[0] - ai[0] * aj[2], ai[0] * aj[1] - ai[1] * aj[0])
+            if not any(k):
+                continue  # parallel planes: disjoint circles
+            g11, g12, g22 = gdot(m[i], m[i]), gdot(m[i], m[j]), gdot(m[j], m[j])
+            det = g11 * g22 - g12 * g12
+            alpha = (oi * g22 - oj * g12) / det
+            beta = (oj * g11 - oi * g12) / det
+            z0 = tuple(alpha * p + beta * q for p, q in zip(m[i], m[j]))
+            mu = (Fraction(radius2) - gdot(z0, z0)) / gdot(k, k)
+            if mu < 0:
+                continue
+            for s in ((1,) if mu == 0 else (1, -1)):
+                q = tuple(s * v for v in k) if mu else (Fraction(0),) * 3
+                r = math.sqrt(float(mu))
+                instances.append((z0, q, mu, tuple(float(a) + float(b) * r for a, b in zip(z0, q)), {i, j}))
+    instances.sort(key=lambda t: t[3][0])
+    window: list[int] = []
+    for z0, q, mu, fl, on in instances:
+        scale = 1 + max(abs(v) for v in fl)
+        window = [v for v in window if points[v][3][0] >= fl[0] - 1e-6 * scale * (1 + abs(points[v][3][0]))]
+        for v in window:
+            pz, pq, pmu, pfl = points[v]
+            if max(abs(a - b) for a, b in zip(fl, pfl)) > 1e-6 * scale:
+                continue
+            if all(sign_three_term(a - c, b, mu, -e, pmu) == 0 for a, b, c, e in zip(z0, q, pz, pq)):
+                owners[v].update(on)
+                break
+        else:
+            points.append((z0, q, mu, fl))
+            owners.append(set(on))
+            window.append(len(points) - 1)
+    parent = list(range(len(planes)))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    per_circle = [0] * len(planes)
+    for on in owners:
+        first = min(on)
+        for c in on:
+            per_circle[c] += 1
+            parent[find(c)] = find(first)
+    V, E = len(points), sum(per_circle)
+    for count in per_circle:
+        if count == 0:
+            V, E = V + 1, E + 1
+    C = len({find(c) for c in range(len(planes))})
+    pieces = E - V + 1 + C if planes else 1
+    return SlicePieces(pieces, len(planes), V, E, C)

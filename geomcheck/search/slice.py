@@ -10,7 +10,10 @@ arithmetic here, as are the crossings of the three arcs x→y, y→w, w→x (the
 number of regions is exact when ``S_V`` is the whole sphere (LayerNorm d = 4, RMSNorm d = 3:
 :func:`geomcheck.geometry.regions.count_two_sphere`); for a slice of a larger sphere it is the
 number of distinct sign patterns on a sampling grid — an *estimate* (a lower bound up to
-sampling: regions thinner than the grid are missed).
+sampling: regions thinner than the grid are missed). The number of connected *pieces* of the slice
+is exact whenever at most ``exact_limit`` circles cut it
+(:func:`geomcheck.geometry.rotation.count_slice_pieces`, Euler's formula with the slice's own
+Gram form — a 3-D subspace of ℚᵈ has no rational orthonormal basis in general).
 """
 
 from __future__ import annotations
@@ -59,7 +62,8 @@ def _project(points: np.ndarray) -> np.ndarray:
     return np.stack([r * np.cos(az), r * np.sin(az)], axis=-1)
 
 
-def slice_map(block: MLPBlock, x, y, w, resolution: int = 181, plot: str | None = None) -> dict:
+def slice_map(block: MLPBlock, x, y, w, resolution: int = 181, plot: str | None = None,
+              exact_limit: int = 300) -> dict:
     """Region map of the slice sphere through z(x), z(y), z(w) (module docstring); optional picture."""
     from geomcheck.geometry.paths import PathSpec
     from geomcheck.geometry.rotation import arc_frame
@@ -126,28 +130,45 @@ def slice_map(block: MLPBlock, x, y, w, resolution: int = 181, plot: str | None 
     _, labels = np.unique(bits, axis=0, return_inverse=True)
     sampled_regions = int(labels.max()) + 1 if len(labels) else 0
     exact = None
+    pieces = None
     if (block.d == 4 and norm.centers) or (block.d == 3 and not norm.centers):
         from geomcheck.geometry.regions import count_two_sphere
         from geomcheck.geometry.sphere import sphere_of
 
         count = count_two_sphere(sphere_of(block))
         exact = {"regions": count.regions, "pieces": count.pieces, "method": count.method}
+    if len(cutting) <= exact_limit:
+        from geomcheck.geometry.rotation import count_slice_pieces
+
+        sp = count_slice_pieces([[coords[k][i] for k in range(3)] for i in cutting], [-f.bias[i] for i in cutting],
+                                norms2, d)
+        pieces = {"pieces": sp.pieces, "circles": sp.circles, "vertices": sp.vertices, "edges": sp.edges,
+                  "components": sp.components,
+                  "method": "Euler's formula on the exact circle arrangement of the slice (diagonal Gram form)"}
     out = {
         "dimension": 2,
         "neurons": kinds,
         "regions": exact["regions"] if exact else None,
         "regions_exact": exact,
         "regions_sampled": sampled_regions,
+        "pieces": None if pieces is None else pieces["pieces"],
+        "pieces_exact": pieces,
         "sampling": {"grid": f"{resolution}×{resolution} azimuthal-equidistant", "points": int(ok.sum())},
         "arcs": [{k: v for k, v in a.items() if k != "_frame"} for a in arcs],
         "labels": {"exact": ["neurons (cut/tangent/on/off, rational test)", "arcs.crossings", "arcs.map_changes",
-                             "regions (only when the slice is the whole sphere)"],
+                             "regions (only when the slice is the whole sphere)",
+                             "pieces (connected pieces of the slice, up to exact_limit cutting circles)"],
                    "estimate": ["regions_sampled (distinct patterns on the grid)", "arcs.crossing_angles (float "
                                 "angles of exact λ)"]},
     }
-    region_text = (f"{exact['regions']} regions ({exact['pieces']} pieces), exact" if exact else
-                   f"≈{sampled_regions} regions seen on a {resolution}² grid (estimate; exact count not computed "
-                   "for a slice of a larger sphere)")
+    if exact:
+        region_text = f"{exact['regions']} regions ({exact['pieces']} pieces), exact"
+    elif pieces:
+        region_text = (f"{pieces['pieces']} connected pieces (exact); ≈{sampled_regions} sign patterns seen on a "
+                       f"{resolution}² grid (estimate)")
+    else:
+        region_text = (f"≈{sampled_regions} regions seen on a {resolution}² grid (estimate; the exact count is "
+                       f"computed up to {exact_limit} cutting circles)")
     out["summary"] = (f"2-sphere through z(x), z(y), z(w): {kinds['cuts']} of {block.n} neurons cut it (exact); "
                       f"{region_text}; arc crossings x→y {arcs[0]['crossings']}, y→w {arcs[1]['crossings']}, "
                       f"w→x {arcs[2]['crossings']} (exact)")
