@@ -129,8 +129,9 @@ def arc_frame(block: MLPBlock, spec: PathSpec) -> ArcFrame:
         raise DegenerateInput("--base: its normalization is undefined (zero after centring), so it has no angle")
     frame = ArcFrame(block.d, norm.eps, A, B, C, tuple(u0), tuple(w), spec.start, spec.end)
     if frame.Delta == 0:
-        raise DegenerateInput("--toward: is parallel to --base after centring: the normalized point does not move "
-                              "(or passes through the undefined point), so there is no rotation")
+        raise DegenerateInput("rotate: the direction (--toward D, or Y − X for --to Y) is parallel to --base after "
+                              "centring: the normalized point does not move (or passes through the undefined "
+                              "point), so there is no rotation")
     if spec.end is not None and A + 2 * B * spec.end + C * spec.end ** 2 == 0:  # pragma: no cover - Δ > 0 excludes it
         raise DegenerateInput("--to: the arc ends where the normalization is undefined")
     return frame

@@ -224,7 +224,7 @@ def _draw(block, filename, X, Y, ok, labels, Wv, bv, cutting, points, arcs, out,
             ca = np.radians(np.array(arcs[k]["crossing_angles"]))
             if len(ca) and which == 1:
                 cp = _project(np.outer(np.cos(ca), p) + np.outer(np.sin(ca), e))
-                ax.plot(cp[:, 0], cp[:, 1], ".", color=colours[k], ms=3)
+                ax.plot(cp[:, 0], cp[:, 1], "o", mfc="white", mec=colours[k], ms=4, mew=1.0, zorder=5)
         for k, pt in enumerate(points):
             pr = _project(pt[None, :])[0]
             ax.plot(*pr, "o", color="k", ms=6)
