@@ -300,3 +300,17 @@ def test_summary_and_answer_follow_the_numbers():
     text = answer_paragraph(s, "relu")
     assert "0–1 gate boundaries" in text and "far from one affine map" in text
     assert "close to one affine map" in answer_paragraph(summarize_rotations([flat]), "relu")
+
+
+def test_residual_stream_on_a_finite_arc():
+    """RMSNorm d = 2, the one-kink block on the arc (1,0) → (0,1): x(s) = (1 − s, s), r = x + f. At the start the
+    neuron is off (h = −1), f = 0, so the stream's change is x's change plus f(end) = W_out·(√2 − 1)."""
+    b = block([[0, 1]], [-1], [[3], [4]], [0, 0])
+    m = rotation_measures(b, PathSpec.arc((1, 0), (0, 1)), samples=401, residual_stream=True)
+    rs = m["residual_stream"]
+    f_end = (math.sqrt(2) - 1) * np.array([3.0, 4.0])
+    dr = np.array([-1.0, 1.0]) + f_end
+    assert rs["change"] == pytest.approx(float(np.linalg.norm(dr)), rel=1e-12)
+    assert rs["change_from_block"] == pytest.approx(float(np.linalg.norm(f_end) / np.linalg.norm(dr)), rel=1e-12)
+    assert "note" in rotation_measures(b, PathSpec.superposition((1, 0), (0, 1)), samples=101,
+                                       residual_stream=True)["residual_stream"]

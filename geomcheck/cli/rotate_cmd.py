@@ -30,6 +30,8 @@ def register(subparsers) -> None:
     p.add_argument("--check", choices=("auto", "yes", "no"), default="auto",
                    help="run the trusted checker on the crossings (auto: only for small blocks)")
     p.add_argument("--plot", metavar="FILE.png", help="plot the output against the rotation angle")
+    p.add_argument("--residual-stream", action="store_true",
+                   help="also report the residual stream x + f along the path (finite paths)")
     p.add_argument("--slice", metavar="W", help="also map the 2-sphere through z(X), z(D|Y), z(W)")
     p.add_argument("--slice-plot", metavar="FILE.png", help="with --slice: draw the slice with the arcs")
     p.add_argument("--slice-resolution", type=int, default=181, help="with --slice: grid per axis (default 181)")
@@ -100,6 +102,14 @@ def _human(p: dict) -> str:
         lines.append(f"  gate transitions      |h| < 1 spans {g['width_min']:.3g}–{g['width_max']:.3g}° (median {g['width_median']:.3g}°), "
                      f"{_fmt(g['ratio_width_to_spacing'])}× the median flip spacing; "
                      + ("some look like kinks at this sampling" if g["kink_like"] else "none looks like a kink at this sampling"))
+    if "residual_stream" in p:
+        rs = p["residual_stream"]
+        if "note" in rs:
+            lines.append(f"  residual stream       {rs['note']}")
+        else:
+            lines.append(f"  residual stream       block output / stream: median {rs['block_share']['median']:.3g}, "
+                         f"max {rs['block_share']['max']:.3g}; share of the stream's change from the block "
+                         f"{_fmt(rs['change_from_block'])}")
     if p.get("kinks") is not None:
         lines.append("")
         ks = p["kinks"]
@@ -139,7 +149,8 @@ def run(args) -> int:
 
     arc_frame(block, spec)  # one-line refusal before any work when there is no rotation
     analysis = analyse_path_fast(block, spec)
-    payload = rotation_measures(block, spec, analysis, samples=args.samples, keep_samples=bool(args.plot))
+    payload = rotation_measures(block, spec, analysis, samples=args.samples, keep_samples=bool(args.plot),
+                                residual_stream=args.residual_stream)
     samples, frame = payload.pop("_samples", None), payload.pop("_frame", None)
     verdict = _verdict(block, analysis, args.check)
     payload["verdict"] = dict(verdict.to_json(), statement="the path is region-constant (no gate flip)")

@@ -201,8 +201,30 @@ def _transition_widths(block: MLPBlock, frame: ArcFrame, neurons: list[int]) -> 
     return np.degrees(width)
 
 
+def residual_stream_measures(spec, frame: ArcFrame, sampled: RotationSamples) -> dict:
+    """The residual stream after the block, ``r(θ) = x(λ(θ)) + f(θ)`` (float; finite paths only).
+
+    ``block_share``: ``‖f‖/‖r‖`` along the path (median, max); ``change_from_block``: how much of the
+    stream's change from start to end the block contributes, ``‖Δf‖/‖Δr‖``.
+    """
+    if spec.end is None:
+        return {"note": "x(λ) grows without bound as λ → ∞: give --max L or use --to Y for residual-stream numbers"}
+    lam = np.array([0.0] + [frame.lambda_of(t) for t in sampled.theta[1:-1]] + [float(spec.end)])
+    base = np.array([float(v) for v in spec.base])
+    direction = np.array([float(v) for v in spec.direction])
+    x = base + lam[:, None] * direction
+    r = x + sampled.f if sampled.f.shape[1] == x.shape[1] else None
+    if r is None:
+        return {"note": "the block's output width differs from its input width: no residual stream"}
+    share = np.linalg.norm(sampled.f, axis=1) / np.maximum(np.linalg.norm(r, axis=1), 1e-300)
+    dr = float(np.linalg.norm(r[-1] - r[0]))
+    return {"block_share": {"median": float(np.median(share)), "max": float(share.max())},
+            "change_from_block": None if dr == 0 else float(np.linalg.norm(sampled.f[-1] - sampled.f[0])) / dr,
+            "change": dr}
+
+
 def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAULT_SAMPLES,
-                      keep_samples: bool = False) -> dict:
+                      keep_samples: bool = False, residual_stream: bool = False) -> dict:
     """Every output measure along ``spec`` (a superposition or arc PathSpec), as a JSON-able dict.
 
     ``analysis`` is the path engine's result for ``spec`` (computed with the filtered engine when
@@ -263,6 +285,8 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
     step = math.degrees(total) / (samples - 1)
     out["sampling"] = {"samples": samples, "step_degrees": step, "grid": "uniform in θ, endpoints included",
                        "derivatives": "closed form (no finite differences)"}
+    if residual_stream:
+        out["residual_stream"] = residual_stream_measures(spec, frame, sampled)
     exact_parts = ["flips", "crossings.lambda", "crossings.exact", "crossings.neurons", "map_changes"]
     if block.activation.piecewise_linear:
         ks = kinks(block, frame, analysis)
@@ -298,7 +322,7 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
         "angles": angle_label,
         "estimate": ["affine_fit_residual", "tangent_error_angles", "linearization_error_angles", "speed",
                      "curvature", "gate_transition", "kinks.derivative_jump", "output_change",
-                     "output_path_length"],
+                     "output_path_length", "residual_stream"],
         "eps": ("ε = 0: z is on the sphere, z = √d(cos θ·û + sin θ·ê)" if block.norm.eps == 0 else
                 f"ε = {block.norm.eps} > 0: z = ρ(θ)(cos θ·û + sin θ·ê) with ρ < √d; the fit uses ζ = (z·û, z·ê)/√d, "
                 "exact for one region at any ε; gate transition widths use the ε = 0 circle"),
