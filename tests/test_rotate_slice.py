@@ -77,7 +77,9 @@ def test_minilm_rotation_runs_and_answers(capsys):
     assert p["flips"] == len(p["crossings"]) > 50
     assert 0 < p["affine_fit_residual"] < 1
     assert p["gate_transition"]["ratio_width_to_spacing"] > 10 and not p["gate_transition"]["kink_like"]
-    assert p["verdict"]["status"] == "estimate"  # large block: the checker is opt-in (--check yes)
+    # the checker runs by default, also on a real layer: the flips are a checked refutation of constancy
+    assert p["verdict"]["status"] == "refuted" and p["verdict"]["checked"] is True
+    assert p["verdict"]["checker"].startswith(f"accepted: path not-constant: {p['flips']} crossing(s)")
 
 
 def test_path_plot_uses_the_angle_axis_and_keeps_lambda_without_a_norm(tmp_path):

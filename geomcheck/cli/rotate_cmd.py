@@ -4,8 +4,8 @@
 * ``rotate MODEL --base X --to Y``                 the great-circle arc from z(X) to z(Y)
 
 Options: ``--json``, ``--plot FILE.png`` (output against the angle), ``--samples N`` (grid in θ),
-``--check yes|no|auto`` (run the trusted checker on the crossings; auto = only for blocks with
-n·d ≤ 200 000, since MiniLM's checker run takes ~30 s), ``--slice W`` with ``--slice-plot FILE.png``
+``--check yes|no`` (run the trusted checker on the crossings; default yes: a few seconds on
+MiniLM), ``--slice W`` with ``--slice-plot FILE.png``
 (the 2-sphere through z(X), z(D or Y), z(W): region picture with the arcs, see README).
 """
 
@@ -13,9 +13,6 @@ from __future__ import annotations
 
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
 from geomcheck.errors import InvalidInput
-
-_AUTO_CHECK_LIMIT = 200_000
-
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("rotate", help="the block output along the rotation of z(X) toward z(D): "
@@ -27,8 +24,8 @@ def register(subparsers) -> None:
     target.add_argument("--to", dest="target", metavar="Y", help="the arc from z(X) to z(Y)")
     p.add_argument("--max", metavar="L", help="with --toward: stop at λ = L (default λ → ∞)")
     p.add_argument("--samples", type=int, default=2001, help="grid points in θ for the sampled measures (default 2001)")
-    p.add_argument("--check", choices=("auto", "yes", "no"), default="auto",
-                   help="run the trusted checker on the crossings (auto: only for small blocks)")
+    p.add_argument("--check", choices=("auto", "yes", "no"), default="yes",
+                   help="run the trusted checker on the crossings (default yes; auto is the same as yes)")
     p.add_argument("--plot", metavar="FILE.png", help="plot the output against the rotation angle")
     p.add_argument("--residual-stream", action="store_true",
                    help="also report the residual stream x + f along the path (finite paths)")
@@ -53,19 +50,6 @@ def build_spec(args, block):
         raise InvalidInput("--max: only with --toward (an arc --to Y ends at Y)")
     y = block.check_direction(parse_vector(args.target, block, "--to"), "--to")
     return PathSpec.arc(x, y), y
-
-
-def _verdict(block, analysis, mode: str):
-    from geomcheck.verdicts import PROVED, REFUTED, estimate, gate
-
-    if mode == "no" or (mode == "auto" and block.n * block.d > _AUTO_CHECK_LIMIT):
-        why = "checker not run (--check no)" if mode == "no" else \
-            f"checker not run: large block (n·d = {block.n * block.d}); pass --check yes (MiniLM: ~30 s)"
-        return estimate(why)
-    from geomcheck.certify.path import path_certificate
-
-    # the certificate's statement: "this path is region-constant"; a checked list of crossings refutes it
-    return gate(path_certificate(block, analysis), REFUTED if analysis.crossings else PROVED)
 
 
 def _fmt(v, unit: str = "") -> str:
@@ -135,9 +119,8 @@ def _human(p: dict) -> str:
 
 
 def run(args) -> int:
+    from geomcheck.api.rotate import rotate
     from geomcheck.io.resolve import load_model
-    from geomcheck.search.paths import analyse_path_fast
-    from geomcheck.search.rotation import rotation_measures
 
     if args.samples < 16 or args.samples > 200_000:
         raise InvalidInput(f"--samples: must be between 16 and 200000, got {args.samples}")
@@ -145,15 +128,10 @@ def run(args) -> int:
         raise InvalidInput("--slice-plot: needs --slice W")
     block = load_model(args.model)
     spec, other = build_spec(args, block)
-    from geomcheck.geometry.rotation import arc_frame
-
-    arc_frame(block, spec)  # one-line refusal before any work when there is no rotation
-    analysis = analyse_path_fast(block, spec)
-    payload = rotation_measures(block, spec, analysis, samples=args.samples, keep_samples=bool(args.plot),
-                                residual_stream=args.residual_stream)
-    samples, frame = payload.pop("_samples", None), payload.pop("_frame", None)
-    verdict = _verdict(block, analysis, args.check)
-    payload["verdict"] = dict(verdict.to_json(), statement="the path is region-constant (no gate flip)")
+    result = rotate(block, spec, samples=args.samples, check=args.check != "no", keep_samples=bool(args.plot),
+                    residual_stream=args.residual_stream)
+    payload = result.to_json()
+    samples, frame = result.samples, result.frame
     if args.plot:
         from geomcheck.plots.rotation import plot_rotation
 
