@@ -11,6 +11,15 @@ Policy (after SymPy's ``polys/matrices/exceptions.py``):
 * ``DegenerateInput`` is an ``InvalidInput`` where the mathematics is
   undefined: a zero direction, a constant vector under LayerNorm at ε = 0.
 * ``MissingDependency`` (also an ``ImportError``) names the extra to install.
+* ``PathThroughUndefined`` is a ``DegenerateInput``: a path meets ``u = 0`` where the
+  normalization (ε = 0) is undefined; ``lam`` is the exact λ.
+* ``SearchFailed`` is an untrusted search that could not produce an exact
+  object (``ConeSearchFailed``: HiGHS's answer did not round to a certificate);
+  ``ProofFailed`` a symbolic derivation step that did not simplify to 0. Neither
+  is a verdict: the caller reports an estimate or an error.
+
+Private control-flow exceptions that never leave their module (an argparse
+usage signal, an enumeration budget) are the only exceptions defined elsewhere.
 
 The command line turns any ``GeomcheckError`` into one line on stderr and exit
 status 2; nothing else in the package prints tracebacks at users.
@@ -24,6 +33,10 @@ __all__ = [
     "ModelFormatError",
     "DegenerateInput",
     "MissingDependency",
+    "PathThroughUndefined",
+    "SearchFailed",
+    "ConeSearchFailed",
+    "ProofFailed",
 ]
 
 
@@ -53,3 +66,23 @@ class MissingDependency(GeomcheckError, ImportError):
         )
         self.package = package
         self.extra = extra
+
+
+class PathThroughUndefined(DegenerateInput):
+    """The path meets ``u = 0`` where the normalization (ε = 0) is undefined; ``lam`` is where."""
+
+    def __init__(self, message: str, lam):
+        super().__init__(message)
+        self.lam = lam
+
+
+class SearchFailed(GeomcheckError):
+    """An untrusted search could not turn its float answer into an exact object."""
+
+
+class ConeSearchFailed(SearchFailed):
+    """HiGHS's answer could not be turned into an exact cone certificate."""
+
+
+class ProofFailed(GeomcheckError):
+    """A symbolic step that should simplify to 0 did not: nothing is proved."""

@@ -25,27 +25,17 @@ from fractions import Fraction
 from itertools import combinations
 
 from geomcheck.claims import Outcome, runner
-from geomcheck.errors import GeomcheckError, InvalidInput
+from geomcheck.errors import InvalidInput
 
 EXPECT_KEYS = {"verdict", "crossings", "neurons", "map_changes", "patterns", "pairwise_distinct_maps",
                "exact_crossings", "critical_norms", "constant_above"}
 
 
-# the exact path engine (geomcheck.geometry.paths) is part of this build; tests use it, not a stand-in
-ENGINE_IS_REAL = True
-
-
-class EngineMissing(GeomcheckError):
-    """The exact path engine is not part of this build."""
-
-
 def certify_path(block, kind: str, vectors: tuple) -> dict:
     """Run the exact path engine and build its certificate (untrusted; the checker re-verifies it)."""
-    try:
-        from geomcheck.certify.path import path_certificate
-        from geomcheck.geometry.paths import PathSpec, analyse_path
-    except ImportError as exc:
-        raise EngineMissing(f"the exact path engine (geomcheck.geometry.paths) is not available in this build ({exc})") from None
+    from geomcheck.certify.path import path_certificate
+    from geomcheck.geometry.paths import PathSpec, analyse_path
+
     if kind == "ray":
         spec = PathSpec.ray(vectors[0])
     elif kind == "superposition":

@@ -24,11 +24,7 @@ act after the normalization, so they change nothing here)
 from __future__ import annotations
 
 from geomcheck.claims import Outcome, runner
-from geomcheck.errors import GeomcheckError, InvalidInput
-
-
-class ProofFailed(GeomcheckError):
-    """A step that should simplify to 0 did not: nothing is proved."""
+from geomcheck.errors import InvalidInput, ProofFailed
 
 
 def layernorm_symbols():

@@ -59,7 +59,7 @@ from fractions import Fraction
 from functools import cached_property, cmp_to_key
 from typing import Callable, Sequence
 
-from geomcheck.errors import DegenerateInput, InvalidInput
+from geomcheck.errors import InvalidInput, PathThroughUndefined
 from geomcheck.exact.backend import dot, matvec
 from geomcheck.exact.quadratic import QuadraticRoot, real_roots
 from geomcheck.exact.rationals import format_rational
@@ -84,14 +84,6 @@ __all__ = [
 Vector = tuple[Fraction, ...]
 ZERO = Fraction(0)
 ONE = Fraction(1)
-
-
-class PathThroughUndefined(DegenerateInput):
-    """The path meets ``u = 0`` where the normalization (ε = 0) is undefined; ``lam`` is where."""
-
-    def __init__(self, message: str, lam: Fraction):
-        super().__init__(message)
-        self.lam = lam
 
 
 @dataclass(frozen=True)

@@ -29,42 +29,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from geomcheck.errors import GeomcheckError
+from geomcheck.errors import ConeSearchFailed
 from geomcheck.exact.backend import dot
-from geomcheck.exact.linalg import rank as _rank_fractions, rref as _rref_fractions
+from geomcheck.exact.backend import rank, rref
 from geomcheck.model.block import MLPBlock
-from geomcheck.search.counterexample import require_no_norm, small_integer_directions
+from geomcheck.search.counterexample import require_no_norm
+from geomcheck.search.directions import small_integer_directions
 
 __all__ = ["ConeResult", "cone_rows", "monosemantic_cone", "in_cone"]
-
-
-def rank(rows, columns: int) -> int:
-    """Exact rank; python-flint's fmpq_mat when installed (same answer, much faster)."""
-    if not rows:
-        return 0
-    try:
-        import flint
-    except ImportError:
-        return _rank_fractions(rows, columns)
-    return flint.fmpq_mat([[flint.fmpq(c.numerator, c.denominator) for c in r] for r in rows]).rank()
-
-
-def rref(rows, columns: int):
-    """Exact reduced row echelon form (nonzero rows) and pivot columns; flint when installed."""
-    try:
-        import flint
-    except ImportError:
-        return _rref_fractions(rows, columns)
-    if not rows:
-        return [], []
-    m, r = flint.fmpq_mat([[flint.fmpq(c.numerator, c.denominator) for c in row] for row in rows]).rref()
-    reduced = [[Fraction(int(m[i, j].p), int(m[i, j].q)) for j in range(columns)] for i in range(r)]
-    pivots = [next(j for j in range(columns) if row[j] != 0) for row in reduced]
-    return reduced, pivots
-
-
-class ConeSearchFailed(GeomcheckError):
-    """HiGHS's answer could not be turned into an exact certificate."""
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,8 @@ from fractions import Fraction
 from typing import Iterable, Iterator, Sequence
 
 from geomcheck.errors import DegenerateInput, InvalidInput
-from geomcheck.exact.backend import dot
 from geomcheck.exact.rationals import format_rational
+from geomcheck.search.directions import small_integer_directions
 from geomcheck.exact.signs import sign
 from geomcheck.model.block import MLPBlock
 from geomcheck.model.norms import make_normalization
@@ -79,24 +79,13 @@ class RayCrossing:
 
 
 def exact_slopes(block: MLPBlock, directions: Sequence[Sequence[Fraction]], folded: bool = False) -> list[tuple[Fraction, ...]]:
-    """Exact ``W_in·v`` (or ``w̃·v`` with ``folded``) for each direction, one python-flint product."""
-    rows = block.folded.weights if folded else block.w_in
-    try:
-        import flint
-    except ImportError:
-        return [tuple(dot(w, v) for w in rows) for v in directions]
-    if not directions:
-        return []
-    cache = block.data.cached("counterexample.fmpq_rows", dict)
-    w = cache.get(folded)
-    if w is None:
-        w = flint.fmpq_mat([[flint.fmpq(c.numerator, c.denominator) for c in row] for row in rows])
-        cache[folded] = w
-    vs = flint.fmpq_mat([[flint.fmpq(Fraction(v[j]).numerator, Fraction(v[j]).denominator) for v in directions]
-                         for j in range(block.d)])
-    product = w * vs
-    n = block.n
-    return [tuple(Fraction(int(product[i, k].p), int(product[i, k].q)) for i in range(n)) for k in range(len(directions))]
+    """Exact ``W_in·v`` (or ``w̃·v`` with ``folded``) for each direction (one backend product)."""
+    from geomcheck.exact.backend import ExactMatrix
+
+    matrices = block.data.cached("counterexample.exact_rows", dict)
+    if folded not in matrices:
+        matrices[folded] = ExactMatrix(block.folded.weights if folded else block.w_in)
+    return matrices[folded].times_columns(directions)
 
 
 def analyse_ray(block: MLPBlock, v: Sequence[Fraction]):
@@ -204,30 +193,6 @@ def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction], slopes: Sequen
 def verify_patterns(block: MLPBlock, v: Sequence[Fraction], t1: Fraction, t2: Fraction) -> tuple[str, str]:
     """The patterns at t₁·v and t₂·v, evaluated afresh (not from the crossing bookkeeping)."""
     return block.pattern_at_input([t1 * c for c in v]), block.pattern_at_input([t2 * c for c in v])
-
-
-def small_integer_directions(d: int, max_entry: int = 2, max_support: int | None = None) -> Iterator[tuple[Fraction, ...]]:
-    """Nonzero integer vectors, simplest first: by largest |entry|, then support size.
-
-    Only primitive vectors (gcd of entries 1) are produced, since t·v and v
-    span the same ray. ``max_support`` caps the number of nonzero entries
-    (all of them when d ≤ 6).
-    """
-    if max_support is None:
-        max_support = d if d <= 6 else 2
-    for height in range(1, max_entry + 1):
-        values = [s * k for k in range(1, height + 1) for s in (1, -1)]  # 1, -1, 2, -2, …
-        for support in range(1, min(d, max_support) + 1):
-            for positions in itertools.combinations(range(d), support):
-                for entries in itertools.product(values, repeat=support):
-                    if max(abs(e) for e in entries) != height:
-                        continue
-                    if math.gcd(*entries) != 1:
-                        continue
-                    v = [Fraction(0)] * d
-                    for p, e in zip(positions, entries):
-                        v[p] = Fraction(e)
-                    yield tuple(v)
 
 
 def _structured_directions(block: MLPBlock) -> Iterator[tuple[Fraction, ...]]:

@@ -59,9 +59,9 @@ _PRECISIONS = (64, 128, 256, 512, 1024, 4096)
 
 
 def _flint():
-    import flint
+    from geomcheck.exact.backend import ball_arithmetic
 
-    return flint
+    return ball_arithmetic()
 
 
 def neuron_ray_terms(block: MLPBlock, v: Sequence[Fraction]) -> list[tuple[list[tuple[Fraction, Fraction]], Fraction]]:
@@ -319,7 +319,7 @@ def analyse_dyt_ray(block: MLPBlock, v: Sequence[Fraction], max_horizon: Fractio
 
 def find_dyt_counterexample(block: MLPBlock, directions=None, budget: int = 200) -> DyTRay | None:
     """The first ray (small-integer directions first) with a certified counterexample, or None."""
-    from geomcheck.search.counterexample import small_integer_directions
+    from geomcheck.search.directions import small_integer_directions
 
     candidates = directions if directions is not None else itertools.islice(small_integer_directions(block.d), budget)
     for v in candidates:

@@ -93,7 +93,7 @@ class RotationSamples:
 def _frame_vectors(frame: ArcFrame) -> tuple[np.ndarray, np.ndarray]:
     u0 = np.array([float(v) for v in frame.u0])
     w = np.array([float(v) for v in frame.w])
-    A, B, D = float(frame.A), float(frame.B), float(frame.Delta)
+    A, B = float(frame.A), float(frame.B)
     u_hat = u0 / math.sqrt(A)
     e_vec = A * w - B * u0
     return u_hat, e_vec / np.linalg.norm(e_vec)
