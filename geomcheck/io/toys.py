@@ -129,15 +129,17 @@ def _random(params: dict[str, str], spec: str, norm: str) -> dict:
     seed = _int_param(params, "seed", 0, 0, 2**63, spec)
     d_out = _int_param(params, "dout", d, 1, 4096, spec)
     if max(n, d_out) * d > MAX_RANDOM_WEIGHTS:
-        # every weight is a Fraction: tens of millions of them take minutes and gigabytes
+        # drawing the weights in Python takes about a second per million
         raise InvalidInput(f"{spec}: n·d = {max(n, d_out) * d} weights is more than a toy "
                            f"(at most {MAX_RANDOM_WEIGHTS})")
     rng = random.Random(seed)
-    w_in = tuple(tuple(F(rng.randint(-9, 9)) for _ in range(d)) for _ in range(n))
+    # small integers are exact floats: the matrices stay float rows (read exactly and lazily by
+    # the block, model/lazy.py) instead of a million Fractions; same draws, same model
+    w_in = [[float(rng.randint(-9, 9)) for _ in range(d)] for _ in range(n)]
     b_in = tuple(F(rng.randint(-40, 40)) for _ in range(n))
-    w_out = tuple(tuple(F(rng.randint(-3, 3)) for _ in range(n)) for _ in range(d_out))
+    w_out = [[float(rng.randint(-3, 3)) for _ in range(n)] for _ in range(d_out)]
     b_out = tuple(F(rng.randint(-3, 3)) for _ in range(d_out))
-    return dict(w_in=w_in, b_in=b_in, w_out=w_out, b_out=b_out, norm=norm or "layernorm")
+    return dict(w_in=w_in, b_in=b_in, w_out=w_out, b_out=b_out, norm=norm or "layernorm", float_rows=True)
 
 
 def load_toy(spec: str) -> MLPBlock:
@@ -170,4 +172,7 @@ def load_toy(spec: str) -> MLPBlock:
         raise InvalidInput(f"{spec}: alpha is a DyT option (add norm=dyt)")
     else:
         normalization = make_normalization(kind, eps)
+    if parts.pop("float_rows", False):
+        return MLPBlock.from_float_arrays(parts["w_in"], parts["b_in"], parts["w_out"], parts["b_out"],
+                                          norm=normalization, activation=get_activation(activation), name=spec)
     return MLPBlock(norm=normalization, activation=get_activation(activation), name=spec, **parts)
