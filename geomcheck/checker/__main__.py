@@ -1,7 +1,5 @@
-"""``python -m geomcheck.checker CERT [--sha256 HEX] [--model MODEL.json]``: the checker alone (stdlib only).
-
-``--model``: the exchange file (exact ``"p/q"`` numbers) of a certificate that names its model by sha256.
-Exit status 0 only when the certificate is accepted."""
+"""``python -m geomcheck.checker CERT [--sha256 HEX] [--model MODEL.json]``: the checker alone (stdlib only); exit
+status 0 only when the certificate is accepted. ``--model``: the exchange file of a certificate named by sha256."""
 
 import argparse
 import sys
@@ -11,10 +9,10 @@ from geomcheck.checker.core import Rejected, load_json
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m geomcheck.checker", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m geomcheck.checker", description=__doc__)
     parser.add_argument("certificate", metavar="CERT")
-    parser.add_argument("--sha256", default=None, help="require this model hash (geomcheck model show prints it)")
-    parser.add_argument("--model", default=None, help="the exchange .json file of a certificate's model")
+    parser.add_argument("--sha256", help="require this model hash (geomcheck model show prints it)")
+    parser.add_argument("--model", help="the exchange .json file (exact \"p/q\" numbers) of a certificate's model")
     args = parser.parse_args(argv)
     try:
         model = None if args.model is None else load_json(open(args.model, encoding="utf-8").read())

@@ -1,12 +1,9 @@
 """The checker's one arithmetic module: exact numbers, dot products, surd signs, roots, rank, solve.
 
-Numbers are JSON integers (not booleans) or strings ``0 | -?[1-9][0-9]*(/[1-9][0-9]*)?`` — no
-floats, decimals, spaces, ``+``, leading zeros or ``-0`` (zero is spelt ``"0"`` only). Vectors are
-read as integer numerators over one common denominator: Python integers are fast, ``Fraction``
-normalises on every operation and is kept for O(1)-per-item work.
+Numbers are JSON integers (not booleans) or strings ``0 | -?[1-9][0-9]*(/[1-9][0-9]*)?`` — no floats,
+decimals, spaces, ``+``, leading zeros or ``-0``. Vectors are read as integer numerators over one common
+denominator: Python integers are fast, ``Fraction`` normalises on every operation (kept for O(1)-per-item work).
 """
-
-from __future__ import annotations
 
 import math
 import re
@@ -40,16 +37,10 @@ def texts(values, where: str, limit: int, length: int | None = None) -> tuple[li
     return values, f'["{text}"]' if values else "[]"
 
 
-def int_vector(values, where: str, limit: int, length: int | None = None) -> tuple[list[int], int]:
-    """(numerators, common denominator > 0) of a list of numbers."""
-    return integers(texts(values, where, limit, length)[0])
-
-
 def integers(strs: list[str]) -> tuple[list[int], int]:
-    """(numerators, common denominator) of validated number strings."""
-    joined = ",".join(strs)
-    if joined.count("/") == len(strs) and strs:  # every entry "p/q": split the row at once
-        parts = joined.replace(",", "/").split("/")
+    """(numerators, common denominator > 0) of validated number strings."""
+    parts = "/".join(strs).split("/")
+    if strs and len(parts) == 2 * len(strs):  # every entry "p/q": split the row at once
         nums, dens = list(map(int, parts[0::2])), list(map(int, parts[1::2]))
     else:
         pairs = [s.partition("/") for s in strs]
@@ -58,6 +49,10 @@ def integers(strs: list[str]) -> tuple[list[int], int]:
     if any(q != den for q in dens):
         nums = list(map(int.__mul__, nums, map(den.__floordiv__, dens)))
     return nums, den
+
+
+def int_vector(values, where: str, limit: int, length: int | None = None) -> tuple[list[int], int]:
+    return integers(texts(values, where, limit, length)[0])
 
 
 def show(q) -> str:
@@ -71,15 +66,13 @@ def idot(a: list[int], b: list[int]) -> int:
 
 
 def dot(a, b):
-    return sum((x * y for x, y in zip(a, b)), 0)
+    return sum(x * y for x, y in zip(a, b))
 
 
 def centre(x: list, d: int, layernorm: bool) -> list:
     """d·P·x for LayerNorm (P = I − 11ᵀ/d; scaled by d to stay in the integers), else x."""
-    if not layernorm:
-        return list(x)
     total = sum(x)
-    return [d * v - total for v in x]
+    return [d * v - total for v in x] if layernorm else list(x)
 
 
 def sign(q) -> int:
@@ -91,8 +84,7 @@ def sign_surd(a, b, c) -> int:
     sa, sb = sign(a), sign(b) if c else 0
     if sa == 0 or sb == 0 or sa == sb:
         return sa or sb
-    left = a.numerator ** 2 * b.denominator ** 2 * c.denominator
-    return sa * sign(left - b.numerator ** 2 * c.numerator * a.denominator ** 2)
+    return sa * sign(a.numerator ** 2 * b.denominator ** 2 * c.denominator - b.numerator ** 2 * c.numerator * a.denominator ** 2)
 
 
 def sign_surds(a, b, c, e, f) -> int:
@@ -115,26 +107,20 @@ def roots(c2, c1, c0) -> list[tuple]:
 
 
 def echelon(rows: list, width: int) -> tuple[int, list[int]]:
-    """(rank, pivot columns) by fraction-free elimination on integer rows: ``r ← p·r − a·pivot_row`` and
-    dividing a row by the gcd of its entries keep the row space and stay in ℤ, so nothing is rounded."""
-    m = [list(r) for r in rows if any(r)]
-    pivots: list[int] = []
+    """(rank, pivot columns) by fraction-free elimination on integer rows: ``r ← p·r − a·pivot_row``, then
+    dividing by the gcd of the entries, keeps the row space and stays in ℤ, so nothing is rounded."""
+    m, pivots = [list(r) for r in rows if any(r)], []
     for c in range(width):
         at = next((i for i in range(len(pivots), len(m)) if m[i][c]), None)
-        if at is None:
-            continue
-        top = len(pivots)
-        m[top], m[at] = m[at], m[top]
-        p, prow = m[top][c], m[top]
-        for i in range(top + 1, len(m)):
-            a = m[i][c]
-            if a:
-                new = [p * x - a * y for x, y in zip(m[i], prow)]
-                g = math.gcd(*new)
-                m[i] = [x // g for x in new] if g > 1 else new
-        pivots.append(c)
-        if len(pivots) == len(m):
-            break
+        if at is not None:
+            top = len(pivots)
+            m[top], m[at] = m[at], m[top]
+            for i in range(top + 1, len(m)):
+                if a := m[i][c]:
+                    new = [m[top][c] * x - a * y for x, y in zip(m[i], m[top])]
+                    g = math.gcd(*new)
+                    m[i] = [x // g for x in new] if g > 1 else new
+            pivots.append(c)
     return len(pivots), pivots
 
 
@@ -151,13 +137,11 @@ def rank(rows, width: int) -> int:
 
 def solve(rows, rhs) -> list[Fraction] | None:
     """The unique solution of a square system (Gauss–Jordan over ℚ), or None when it is singular."""
-    n = len(rows)
-    a = [[Fraction(v) for v in r] + [Fraction(b)] for r, b in zip(rows, rhs)]
+    n, a = len(rows), [[Fraction(v) for v in r] + [Fraction(b)] for r, b in zip(rows, rhs)]
     for c in range(n):
-        p = next((i for i in range(c, n) if a[i][c] != 0), None)
+        p = next((i for i in range(c, n) if a[i][c]), None)
         if p is None:
             return None
-        a[c], a[p] = a[p], a[c]
-        a[c] = [v / a[c][c] for v in a[c]]
-        a = [r if i == c or r[c] == 0 else [x - r[c] * y for x, y in zip(r, a[c])] for i, r in enumerate(a)]
-    return [a[i][n] for i in range(n)]
+        a[p], a[c] = a[c], [v / a[p][c] for v in a[p]]
+        a = [r if i == c or not r[c] else [x - r[c] * y for x, y in zip(r, a[c])] for i, r in enumerate(a)]
+    return [r[n] for r in a]

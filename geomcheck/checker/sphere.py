@@ -1,32 +1,20 @@
-"""Checker kinds on the normalization sphere (docs/certificates.md has the JSON shapes).
+"""Kinds on the normalization sphere (JSON shapes: docs/certificates.md), each stating its conditions.
 
-``h_i = w̃_i·z + b'_i`` (folded by the core). For a normalized model, statements are
-about the ε = 0 sphere ``S = {z ∈ A : ‖z‖² = d}``, A = 1⊥ (LayerNorm) or ℝᵈ (RMSNorm).
-A pattern over ``+ - *`` asks ``s_i·h_i(z) > 0`` for each non-``*`` symbol.
-
-* ``sphere-feasible``: a witness z (in A; on S: ``‖z‖² = d`` exactly) or, on S, a
-  direction y ≠ 0 in A (z = √d·y/‖y‖, signs by comparing squares) has the pattern.
-* ``sphere-infeasible``: multipliers y_i ≥ 0 (some > 0) on signed neurons; with
-  ``a_i = −s_i·w̃_i``, ``g_i = s_i·b'_i`` the pattern is ``a_i·z < g_i``; ``r = P·Σ y_i a_i``,
-  ``G = Σ y_i g_i``. In space: r = 0 and G ≤ 0 (Farkas: 0 = r·z < G ≤ 0). On S: G ≤ 0 and
-  G² ≥ d‖r‖² (then r·z < G ≤ −√d‖r‖ ≤ r·z by Cauchy–Schwarz). Or ``inside_ball``
-  (:func:`_check_inside_ball`).
-* ``sphere-neurons``: each neuron's kind from w̃_i = 0 and the sign of ``b'_i² − d‖w̃_i‖²``.
-* ``circle-regions`` (dim S = 1): see :func:`check_circle_regions`.
-* ``sphere-cap`` and ``sphere-regions``: see their functions.
+``h_i = w̃_i·z + b'_i`` (folded by the core). Statements are about the ε = 0 sphere ``S = {z ∈ A : ‖z‖² = d}``,
+A = 1⊥ (LayerNorm) or ℝᵈ, or about A itself ("space"). A pattern over ``+ - *`` asks ``s_i·h_i(z) > 0`` for
+each non-``*`` symbol; with ``a_i = −s_i·w̃_i``, ``g_i = s_i·b'_i`` that is ``a_i·z < g_i``.
 """
-
-from __future__ import annotations
 
 import itertools
 import math
 from fractions import Fraction
 
-from geomcheck.checker.arith import dot as _dot, rank, show, sign, solve, sign_surd, sign_surds
+from geomcheck.checker.arith import dot, rank, show, sign, solve, sign_surd, sign_surds
 from geomcheck.checker.core import CheckedModel, Rejected, fields, register, require
 from geomcheck.checker.path import Path, same_number
 
-ZERO = Fraction(0)
+MAX_REGIONS_N = 12  # sphere-regions: 2ⁿ exhaustion
+SPHERES = ("layernorm", "rmsnorm")  # the kinds about S only
 
 
 def _pattern(claim, model: CheckedModel) -> tuple[str, dict]:
@@ -51,30 +39,24 @@ def _multipliers(raw, where: str, model: CheckedModel, signs: dict) -> dict:
     return y
 
 
-def _in_ambient(model: CheckedModel, z) -> bool:
-    return model.kind != "layernorm" or sum(z) == 0
-
-
 def _signs_along(model: CheckedModel, y) -> list[int]:
-    """Exact signs at √d·y/‖y‖: sign(√d·w̃·y + b'·√‖y‖²) = sign(w̃·y + b'·√(‖y‖²/d)) (rows scaled by den_i > 0)."""
-    n2 = Fraction(_dot(y, y)) / model.d
-    return [sign_surd(_dot(r, y), r[-1], n2) for r in model.rows]
+    """Exact signs at √d·y/‖y‖: sign(√d·w̃·y + b'·√‖y‖²) = sign(w̃·y + b'·√(‖y‖²/d)) (den_i > 0)."""
+    n2 = Fraction(dot(y, y)) / model.d
+    return [sign_surd(dot(r, y), r[-1], n2) for r in model.rows]
 
 
 @register("sphere-feasible", ("claim", "witness?", "direction?"))
 def check_feasible(cert: dict, model: CheckedModel) -> str:
+    """A witness z ∈ A (on S: ``‖z‖² = d`` exactly), or on S a direction y ≠ 0 in A (z = √d·y/‖y‖), has the pattern."""
     pattern, signed = _pattern(cert["claim"], model)
     on, key = cert["claim"]["on"], "direction" if "direction" in cert else "witness"
     require(("direction" in cert) != ("witness" in cert), "witness", "expected exactly one of witness, direction")
     require(key == "witness" or on == "sphere", "direction", "a direction witness is for the sphere only")
     z = model.vector(cert[key], key, model.d)
-    require(_in_ambient(model, z) or not model.normalized, key, "does not sum to 0 (LayerNorm: must lie in 1⊥)")
-    if key == "direction":
-        require(any(z), "direction", "is zero")
-        signs = _signs_along(model, z)
-    else:
-        require(on == "space" or _dot(z, z) == model.d, "witness", f"‖z‖² ≠ d = {model.d}: not on the sphere")
-        signs = [sign(_dot(r, z) + r[-1]) for r in model.rows]
+    require(model.kind != "layernorm" or sum(z) == 0, key, "does not sum to 0 (LayerNorm: must lie in 1⊥)")
+    require(key == "witness" or any(z), "direction", "is zero")
+    require(key == "direction" or on == "space" or dot(z, z) == model.d, "witness", f"‖z‖² ≠ d = {model.d}: not on the sphere")
+    signs = _signs_along(model, z) if key == "direction" else [sign(dot(r, z) + r[-1]) for r in model.rows]
     for i, s in signed.items():
         require(signs[i] == s, key, f"neuron {i} has sign {signs[i]} there, the pattern says {pattern[i]}")
     return f"pattern {pattern[:200]} is realised on the {on} by an exact witness"
@@ -82,140 +64,131 @@ def check_feasible(cert: dict, model: CheckedModel) -> str:
 
 @register("sphere-infeasible", ("claim", "multipliers?", "inside_ball?"))
 def check_infeasible(cert: dict, model: CheckedModel) -> str:
+    """Multipliers y_i ≥ 0, some > 0, on signed neurons; ``r = P·Σ y_i a_i``, ``G = Σ y_i g_i``. In space: r = 0
+    and G ≤ 0 (Farkas: 0 = r·z < G ≤ 0). On S: G ≤ 0 and G² ≥ d‖r‖² (so r·z < G ≤ −√d‖r‖ ≤ r·z, Cauchy–Schwarz).
+    Or, on S, ``inside_ball`` (:func:`_check_inside_ball`)."""
     pattern, signs = _pattern(cert["claim"], model)
     require(("inside_ball" in cert) != ("multipliers" in cert), "multipliers", "expected exactly one of multipliers, inside_ball")
     if "inside_ball" in cert:
         require(cert["claim"]["on"] == "sphere", "inside_ball", "is evidence for the sphere only")
         return _check_inside_ball(cert, model, pattern, signs)
-    y = _multipliers(cert["multipliers"], "multipliers", model, signs)
+    y, (w, b) = _multipliers(cert["multipliers"], "multipliers", model, signs), model.fractions()
     require(any(v > 0 for v in y.values()), "multipliers", "all zero")
-    w, b = model.fractions()
     r = model.centre([-sum(v * signs[i] * w[i][k] for i, v in y.items()) for k in range(model.d)])
     G = sum(v * signs[i] * b[i] for i, v in y.items())
     require(G <= 0, "multipliers", "Σ y_i s_i b'_i > 0")
     if cert["claim"]["on"] == "space":
         require(not any(r), "multipliers", "Σ y_i s_i w̃_i ≠ 0")
         return f"pattern {pattern[:200]} is empty in the whole space (Farkas)"
-    require(G * G >= model.d * _dot(r, r), "multipliers", "(yᵀg)² < d·‖r‖²: the ball certificate fails")
+    require(G * G >= model.d * dot(r, r), "multipliers", "(yᵀg)² < d·‖r‖²: the ball certificate fails")
     return f"pattern {pattern[:200]} does not occur on the sphere (ball certificate)"
 
 
 def _check_inside_ball(cert: dict, model: CheckedModel, pattern: str, signs: dict) -> str:
     """``inside_ball``: the closed region {a_i·z ≤ g_i} ∩ A is bounded and its vertices lie in the ball.
 
-    Bounded: entries {"direction": c, "multipliers": y}, y ≥ 0, P·Σ y_i a_i = c; the c's are
-    closed under negation and span A, so a recession direction r ∈ A (a_i·r ≤ 0 ∀i) has
-    c·r ≤ 0 for c and −c: r = 0. Vertices: every subset of dim A constraints (plus Σz = 0
-    for LayerNorm) is solved exactly; each feasible solution must have ‖z‖² ≤ d. A bounded
-    polyhedron is the hull of its vertices and ‖·‖² is strictly convex, so the open region
-    lies in the open ball and misses S. The C(|signed|, dim A) systems count as work.
+    Bounded: entries {"direction": c, "multipliers": y}, y ≥ 0, P·Σ y_i a_i = c; the c's are closed under
+    negation and span A, so a recession direction r ∈ A (a_i·r ≤ 0 ∀i) has c·r ≤ 0 for c and −c: r = 0.
+    Vertices: every subset of dim A constraints (plus Σz = 0 for LayerNorm) is solved exactly; each
+    feasible solution must have ‖z‖² ≤ d. A bounded polyhedron is the hull of its vertices and ‖·‖² is
+    strictly convex, so the open region lies in the open ball and misses S. C(|signed|, dim A) work units.
     """
     w, b = model.fractions()
-    a = {i: [-s * x for x in w[i]] for i, s in signs.items()}
-    g = {i: s * b[i] for i, s in signs.items()}
-    dim = model.d - (model.kind == "layernorm")
-    entries = cert["inside_ball"]
+    a, g = {i: [-s * x for x in w[i]] for i, s in signs.items()}, {i: s * b[i] for i, s in signs.items()}
+    ln, entries, directions = [[1] * model.d] if model.kind == "layernorm" else [], cert["inside_ball"], []
     require(type(entries) is list and 0 < len(entries) <= 2 * model.d + 2, "inside_ball", "expected 1 to 2d + 2 entries")
-    model.spend(math.comb(len(a), dim), "the inside_ball vertex enumeration")
-    directions = []
+    model.spend(math.comb(len(a), model.d - len(ln)), "the inside_ball vertex enumeration")
     for k, entry in enumerate(entries):
         c = model.vector(fields(entry, f"inside_ball[{k}]", ("direction", "multipliers"))["direction"],
                          f"inside_ball[{k}].direction", model.d)
         y = _multipliers(entry["multipliers"], f"inside_ball[{k}].multipliers", model, a)
-        total = model.centre([sum(v * a[i][col] for i, v in y.items()) for col in range(model.d)])
-        require(tuple(total) == c, f"inside_ball[{k}]", "P·Σ y_i a_i differs from the direction")
+        require(tuple(model.centre([sum(v * a[i][j] for i, v in y.items()) for j in range(model.d)])) == c,
+                f"inside_ball[{k}]", "P·Σ y_i a_i differs from the direction")
         directions.append(c)
     require(all(tuple(-x for x in c) in directions for c in directions), "inside_ball", "directions not closed under negation")
-    require(rank(directions, model.d) == dim, "inside_ball", "the directions do not span the space: boundedness not shown")
-    extra = [([1] * model.d, 0)] if model.kind == "layernorm" else []
+    require(rank(directions, model.d) == model.d - len(ln), "inside_ball", "the directions do not span the space: boundedness not shown")
     vertices = 0
-    for subset in itertools.combinations(sorted(a), dim):
-        z = solve([a[i] for i in subset] + [r for r, _ in extra], [g[i] for i in subset] + [v for _, v in extra])
-        if z is None or any(_dot(a[i], z) > g[i] for i in a):
-            continue
-        vertices += 1
-        if _dot(z, z) > model.d:
-            raise Rejected("inside_ball", f"vertex {[show(x) for x in z][:8]} lies outside the ball")
+    for subset in itertools.combinations(sorted(a), model.d - len(ln)):
+        z = solve([a[i] for i in subset] + ln, [g[i] for i in subset] + [0] * len(ln))
+        if z is not None and all(dot(a[i], z) <= g[i] for i in a):
+            vertices += 1
+            require(dot(z, z) <= model.d, "inside_ball", f"vertex {[show(x) for x in z[:8]]} lies outside the ball")
     return f"pattern {pattern[:200]} lies inside the ball ({vertices} vertex systems feasible), so it misses the sphere"
 
 
-@register("sphere-neurons", ("claim",))
+@register("sphere-neurons", ("claim",), norms=SPHERES)
 def check_neurons(cert: dict, model: CheckedModel) -> str:
-    require(model.normalized, "model", "the model has no normalization, hence no sphere")
+    """Each neuron's kind from w̃_i = 0 and the sign of ``b'_i² − d‖w̃_i‖²`` (and of b'_i when positive)."""
     kinds = fields(cert["claim"], "claim", ("kinds",))["kinds"]
     require(type(kinds) is list and len(kinds) == model.n, "claim.kinds", f"expected {model.n} entries")
     for i, row in enumerate(model.rows):  # den_i·[w̃ | b']: the scale cancels in the sign of b'² − d‖w̃‖²
-        n2, gap = _dot(row[:-1], row[:-1]), row[-1] ** 2 - model.d * _dot(row[:-1], row[:-1])
+        n2, gap = dot(row[:-1], row[:-1]), row[-1] ** 2 - model.d * dot(row[:-1], row[:-1])
         truth = "constant_zero" if n2 == 0 else "cuts" if gap < 0 else "tangent" if gap == 0 else (
             "always_on" if row[-1] > 0 else "always_off")
         require(kinds[i] == truth, f"claim.kinds[{i}]", f"neuron {i} is {truth}")
     return f"classification of {model.n} neurons on the sphere"
 
 
-@register("circle-regions", ("claim", "arcs"))
+@register("circle-regions", ("claim", "arcs"), norms=SPHERES)
 def check_circle_regions(cert: dict, model: CheckedModel) -> str:
     """``claim = {"regions": N, "pieces": P}``, ``arcs``: one direction and pattern per piece, counter-clockwise.
 
-    Checked: each direction y is in A, nonzero, off every boundary, with the stated exact pattern. The
-    arc from each direction to the next is walked as great-circle paths ``p + λ(q − p)``, λ ∈ (0, 1], each
-    under half a turn (quarter turns inserted where needed), and the path checker's exact zeros are
-    collected: each gap holds exactly one boundary point (P = 1: at most one), and the walk passes the
-    direction e1 once (it goes once around). So the boundary cuts S into P arcs holding one direction
-    each: P pieces, N = the distinct patterns.
+    Checked: each direction y is in A, nonzero, off every boundary, with the stated exact pattern. The arc from
+    each direction to the next is walked as great-circle paths ``p + λ(q − p)``, λ ∈ (0, 1], each under half a
+    turn (quarter turns inserted), and the path checker's exact zeros are collected: each gap holds exactly one
+    boundary point (P = 1: none), and the walk passes e1 once (once around). So the boundary cuts S into P arcs
+    holding one direction each: P pieces, N = the distinct patterns.
     """
-    require(model.normalized and model.d - (model.kind == "layernorm") == 2, "model", "not a circle (LayerNorm d = 3, RMSNorm d = 2)")
+    require(model.d - (model.kind == "layernorm") == 2, "model", "not a circle (LayerNorm d = 3, RMSNorm d = 2)")
     ln = model.kind == "layernorm"
     e1, e2 = ((1, -1, 0), (1, 1, -2)) if ln else ((1, 0), (0, 1))  # an orthogonal basis of A
     rot = (lambda y: [y[2] - y[1], y[0] - y[2], y[1] - y[0]]) if ln else (lambda y: [-y[1], y[0]])  # +90° in A
-    cross = lambda a, b: _dot(a, e1) * _dot(b, e2) - _dot(a, e2) * _dot(b, e1)  # noqa: E731  (∝ sin of the angle a → b)
-    claim, arcs = fields(cert["claim"], "claim", ("regions", "pieces")), cert["arcs"]
+    cross = lambda a, b: dot(a, e1) * dot(b, e2) - dot(a, e2) * dot(b, e1)  # noqa: E731  (∝ sin of the angle a → b)
+    claim, arcs, dirs, pats, winding = fields(cert["claim"], "claim", ("regions", "pieces")), cert["arcs"], [], [], 0
     require(type(arcs) is list and 0 < len(arcs) <= 2 * model.n + 1, "arcs", "expected 1 to 2n + 1 arcs")
-    dirs, pats = [], []
     for k, arc in enumerate(arcs):
         y = model.int_vector(fields(arc, f"arcs[{k}]", ("direction", "pattern"))["direction"], f"arcs[{k}].direction", model.d)[0]
-        require(_in_ambient(model, y) and any(y), f"arcs[{k}].direction", "must be nonzero and in the plane")
+        require((not ln or sum(y) == 0) and any(y), f"arcs[{k}].direction", "must be nonzero and in the plane")
         signs = _signs_along(model, y)
         require(all(s or not any(r) for s, r in zip(signs, model.rows)), f"arcs[{k}]", "the direction lies on a boundary")
         dirs.append(y), pats.append("".join("0+-"[s] for s in signs))
         require(arc["pattern"] == pats[-1], f"arcs[{k}].pattern", f"the direction has pattern {pats[-1][:200]}")
-    m, winding = len(dirs), 0
-    for k in range(m):
-        p, q, points = dirs[k], dirs[(k + 1) % m], []
+    for k, p in enumerate(dirs):
+        q, points = dirs[(k + 1) % len(dirs)], []
         for part in range(5):  # at most 4 quarter turns, then the last step
             step = q if cross(p, q) > 0 else rot(p)
             winding += cross(p, e1) > 0 and cross(e1, step) >= 0  # e1 lies in the arc (p, step]
-            path = Path(model, p, 1, [b - a for a, b in zip(p, step)], 1, ZERO, Fraction(1), False, True)
+            path = Path(model, p, 1, [b - a for a, b in zip(p, step)], 1, Fraction(0), Fraction(1), False, True)
             points += [(part, r) for i in range(model.n) for r, _ in path.zeros(i)]
             if step is q:
                 break
             p = step
         distinct = [r for j, (part, r) in enumerate(points) if all(o != part or not same_number(r, t) for o, t in points[:j])]
-        require(len(distinct) == 1 or (m == 1 and not distinct), "arcs", f"the gap after arc {k} holds {len(distinct)} boundary points")
+        require(len(distinct) == 1 or (len(dirs) == 1 and not distinct), "arcs",
+                f"the gap after arc {k} holds {len(distinct)} boundary points")
     require(winding == 1, "arcs", "the directions do not go once around the circle counter-clockwise")
-    require(claim["pieces"] == m and type(claim["pieces"]) is int, "claim.pieces", f"{m} arcs are listed")
+    require(claim["pieces"] == len(dirs) and type(claim["pieces"]) is int, "claim.pieces", f"{len(dirs)} arcs are listed")
     require(claim["regions"] == len(set(pats)) and type(claim["regions"]) is int, "claim.regions", f"{len(set(pats))} distinct patterns")
-    return f"{len(set(pats))} regions in {m} pieces on the circle"
+    return f"{len(set(pats))} regions in {len(dirs)} pieces on the circle"
 
 
-@register("sphere-cap", ("claim",))
+@register("sphere-cap", ("claim",), norms=SPHERES)
 def check_cap(cert: dict, model: CheckedModel) -> str:
     """``claim = {"direction": v, "nearest": [i, …], "cos": C, "constant": bool}`` ("cos", "constant" optional).
 
     With u = P·v, M = d‖u‖², for each neuron with a boundary on S (w̃_i ≠ 0, b'_i² ≤ d‖w̃_i‖²):
     ``alpha_i = −(u·w̃_i)b'_i/‖w̃_i‖²``, ``beta_i = (1 − cos²α_i)(1 − cos²ρ_i)``, cos²α_i =
     (u·w̃_i)²/(‖u‖²‖w̃_i‖²), cos²ρ_i = b'_i²/(d‖w̃_i‖²); the angular distance δ_i from û to the boundary has
-    ``√M·cos δ_i = alpha_i + √(beta_i·M)``. Checked: the ``nearest`` neurons tie exactly, every other
-    boundary neuron has a strictly smaller cos δ; ``constant`` iff ``C·√M − alpha_i − √(beta_i·M) > 0``
-    for every boundary neuron (the closed cap of angle arccos C misses every boundary).
+    ``√M·cos δ_i = alpha_i + √(beta_i·M)``. Checked: the ``nearest`` neurons tie exactly, every other boundary neuron has a strictly
+    smaller cos δ; ``constant`` iff ``C·√M − alpha_i − √(beta_i·M) > 0`` for every boundary neuron (the
+    closed cap of angle arccos C misses every boundary).
     """
-    require(model.normalized, "model", "the model has no normalization, hence no sphere")
     claim = fields(cert["claim"], "claim", ("direction", "nearest"), ("cos", "constant"))
     u = model.centre(model.vector(claim["direction"], "claim.direction", model.d))
-    u2, d, (w, b) = _dot(u, u), model.d, model.fractions()
+    u2, d, (w, b), terms = dot(u, u), model.d, model.fractions(), {}
     require(u2 > 0, "claim.direction", "projects to 0: no point on the sphere")
-    M, terms = d * u2, {}
     for i in range(model.n):
-        n2, uw = _dot(w[i], w[i]), _dot(u, w[i])
+        n2, uw = dot(w[i], w[i]), dot(u, w[i])
         if n2 != 0 and b[i] ** 2 <= d * n2:
             terms[i] = (-uw * b[i] / n2, (1 - uw * uw / (u2 * n2)) * (1 - b[i] ** 2 / (d * n2)))
     nearest = claim["nearest"]
@@ -223,33 +196,28 @@ def check_cap(cert: dict, model: CheckedModel) -> str:
             and len(set(nearest)) == len(nearest), "claim.nearest", "must list neurons with a boundary on the sphere")
     for i, (a, bb) in terms.items() if nearest else ():
         a0, b0 = terms[nearest[0]]
-        c = sign_surds(a - a0, 1, bb * M, -1, b0 * M)  # sign(cos δ_i − cos δ_0)
-        require(c == 0 if i in nearest else c < 0, "claim.nearest", f"neuron {i} is {'not ' * (i in nearest)}as close as neuron {nearest[0]}")
+        c = sign_surds(a - a0, 1, bb * d * u2, -1, b0 * d * u2)  # sign(cos δ_i − cos δ_0)
+        require(c == 0 if i in nearest else c < 0, "claim.nearest",
+                f"neuron {i} is {'not ' * (i in nearest)}as close as neuron {nearest[0]}")
     if "cos" in claim:
         C = model.number(claim["cos"], "claim.cos")
         require(-1 <= C <= 1, "claim.cos", "must lie in [-1, 1]")
-        constant = all(sign_surds(-a, C, M, -1, bb * M) > 0 for a, bb in terms.values())
+        constant = all(sign_surds(-a, C, d * u2, -1, bb * d * u2) > 0 for a, bb in terms.values())
         require(claim.get("constant") is constant, "claim.constant", f"the cap is {'' if constant else 'not '}region-constant")
     return f"cap around the direction: nearest boundary neuron(s) {nearest[:20]}" + (
         f", cap with cos = {show(claim['cos'])} {'is' if claim['constant'] else 'is not'} region-constant" if "cos" in claim else "")
 
 
-MAX_REGIONS_N = 12
-
-
-@register("sphere-regions", ("claim", "feasible", "infeasible"))
+@register("sphere-regions", ("claim", "feasible", "infeasible"), norms=SPHERES)
 def check_regions(cert: dict, model: CheckedModel) -> str:
     """The number of sign patterns on S, by exhaustion (n ≤ 12): ``claim = {"regions": N}``.
 
-    ``feasible``: full patterns, each checked as a ``sphere-feasible`` certificate on S; ``infeasible``:
-    patterns with ``*``, each checked as ``sphere-infeasible`` (every completion is then absent). Checked:
-    every s ∈ {+,−}ⁿ is witnessed or covered by a refutation, and N = the witnessed ones. Coverage costs
-    2ⁿ × (distinct supports of the refutations) work units.
+    ``feasible``: full patterns, each a ``sphere-feasible`` on S; ``infeasible``: patterns with ``*``, each a
+    ``sphere-infeasible`` on S (every completion absent). Checked: every s ∈ {+,−}ⁿ is witnessed or covered by a
+    refutation, and N = the witnessed ones; 2ⁿ × (distinct refutation supports) work units.
     """
-    require(model.normalized, "model", "the model has no normalization, hence no sphere")
     require(model.n <= MAX_REGIONS_N, "limit", f"exhaustive region certificates are for n ≤ {MAX_REGIONS_N}")
-    claim, full_mask = fields(cert["claim"], "claim", ("regions",)), 2 ** model.n - 1
-    feasible, refuted = set(), {}  # refuted: support mask → sign bits on it
+    claim, feasible, refuted = fields(cert["claim"], "claim", ("regions",)), set(), {}  # refuted: support mask → sign bits on it
     for key, check, evidence in (("feasible", check_feasible, ("witness", "direction")),
                                  ("infeasible", check_infeasible, ("multipliers", "inside_ball"))):
         require(type(cert[key]) is list and len(cert[key]) <= 2 ** model.n, key, "expected a list of at most 2ⁿ entries")
@@ -259,9 +227,8 @@ def check_regions(cert: dict, model: CheckedModel) -> str:
                 check({"claim": {"pattern": pattern, "on": "sphere"}, **{e: entry[e] for e in evidence if e in entry}}, model)
             except Rejected as exc:
                 raise Rejected(f"{key}[{k}].{exc.step}", exc.why) from None
-            mask = sum(1 << i for i, c in enumerate(pattern) if c != "*")
-            bits = sum(1 << i for i, c in enumerate(pattern) if c == "-")
-            require(key == "infeasible" or mask == full_mask, f"feasible[{k}]", "feasible patterns must be full")
+            mask, bits = (sum(1 << i for i, c in enumerate(pattern) if c in symbols) for symbols in ("+-", "-"))
+            require(key == "infeasible" or mask == 2 ** model.n - 1, f"feasible[{k}]", "feasible patterns must be full")
             feasible.add(bits) if key == "feasible" else refuted.setdefault(mask, set()).add(bits)
     model.spend(2 ** model.n * len(refuted), "the coverage test")
     for full in range(2 ** model.n):
