@@ -15,7 +15,7 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from geomcheck.certify.sphere import (feasibility_certificate, find_sphere_only_gap, neurons_certificate,
@@ -430,6 +430,7 @@ def small_spheres(draw):
 
 @settings(max_examples=15, deadline=None)
 @given(small_spheres(), st.integers(0, 10**6))
+@example(block([[1, 0, 0, 0], [0, 0, 0, 0]], [0, 0]), 0)
 def test_sampled_patterns_are_feasible_with_exact_witnesses(b, seed):
     s = sphere_of(b)
     seen = sorted(sampled_patterns(s, 2000, seed))[:3]
@@ -439,7 +440,10 @@ def test_sampled_patterns_are_feasible_with_exact_witnesses(b, seed):
         if res.feasible:
             assert s.on_sphere(res.witness)
             signs = s.signs_at(res.witness)
-            assert all((c == "+") == (g > 0) and g != 0 for c, g in zip(pattern, signs))
+            zero = [not any(w) and bias == 0 for w, bias in zip(b.folded.weights, b.folded.bias)]
+            # a constant-zero neuron (w̃ = 0, b' = 0) is 0 at every point: it is never "+", and every
+            # other neuron is strictly on the side the pattern names (found by hypothesis: w = 0, b = 0)
+            assert all((c == "+") == (g > 0) and (g != 0 or z) for c, g, z in zip(pattern, signs, zero))
 
 
 @settings(max_examples=30, deadline=None)
