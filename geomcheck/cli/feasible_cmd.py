@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from geomcheck.results import checker_line
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.display import number, vector_text
+from geomcheck.cli.display import pattern as short_pattern
 
 
 def register(subparsers) -> None:
@@ -28,19 +30,21 @@ def register(subparsers) -> None:
 
 def _human(p: dict) -> str:
     verdict = {True: "feasible", False: "infeasible", None: "undecided"}[p["feasible"]]
-    pattern = p["pattern"] if len(p["pattern"]) <= 80 else f"{p['pattern'][:60]}… ({len(p['pattern'])} neurons)"
+    pattern = short_pattern(p["pattern"])
     lines = [f"pattern     {pattern} on the {p['on']}: {verdict} [{p['status']}]", f"how         {p['how']}",
              f"checker     {checker_line(p)}"]
     if p.get("domain"):
         lines.append(f"domain      {p['domain']}")
     if p.get("witness_tanh"):
-        lines.append(f"witness     tanh(alpha·x) = ({', '.join(p['witness_tanh'])})")
+        lines.append(f"witness     tanh(alpha·x) = {vector_text(p['witness_tanh'])}")
     if p.get("witness"):
-        lines.append(f"witness     ({', '.join(p['witness'])})")
+        lines.append(f"witness     {vector_text(p['witness'])}")
     if p.get("witness_direction"):
-        lines.append(f"direction   y = ({', '.join(p['witness_direction'])}), the point is sqrt(d)·y/‖y‖")
+        lines.append(f"direction   y = {vector_text(p['witness_direction'])}, the point is sqrt(d)·y/‖y‖")
     if p.get("multipliers"):
-        lines.append("multipliers " + ", ".join(f"y{k} = {v}" for k, v in p["multipliers"].items()))
+        items = list(p["multipliers"].items())
+        lines.append("multipliers " + ", ".join(f"y{k} = {number(v)}" for k, v in items[:12])
+                     + (f", … {len(items)} in all (--json)" if len(items) > 12 else ""))
     return "\n".join(lines)
 
 

@@ -11,7 +11,9 @@ MiniLM), ``--slice W`` with ``--slice-plot FILE.png``
 
 from __future__ import annotations
 
-from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.display import number
+from geomcheck.results import _short_patterns
+from geomcheck.cli.common import add_json_flag, add_model_argument, draw_plot, emit, finish
 from geomcheck.errors import InvalidInput
 
 def register(subparsers) -> None:
@@ -61,12 +63,12 @@ def _fmt(v, unit: str = "") -> str:
 def _human(p: dict) -> str:
     v = p["verdict"]
     lines = [
-        f"model        {p['model']}  (norm {p['norm']['kind']}, eps = {p['norm']['eps']}, activation {p['activation']})",
+        f"model        {p['model']}  (norm {p['norm']['kind']}, eps = {number(p['norm']['eps'])}, activation {p['activation']})",
         f"rotation     {p['kind']}: θ from 0 to {p['angle_total']:.6g}° (z(X) → {'z(D)' if p['kind'] == 'superposition' else 'z(Y)'})",
         f"flips        {p['flips']} gate flip(s) ({p['map_changes']} change the "
         f"{'affine map' if p['activation'] == 'relu' else 'ReLU-surrogate map'}), exact",
         f"verdict      {v['status']} — statement: {v['statement']}"
-        + (f"; checker: {v['checker']}" if v["checker"] else ""),
+        + (f"; checker: {_short_patterns(v['checker'])}" if v["checker"] else ""),
     ]
     if p["flip_spacing"]:
         s = p["flip_spacing"]
@@ -135,8 +137,7 @@ def run(args) -> int:
     if args.plot:
         from geomcheck.plots.rotation import plot_rotation
 
-        plot_rotation(block, payload, samples, frame, args.plot)
-        payload["plot"] = args.plot
+        draw_plot(payload, "plot", args.plot, lambda: plot_rotation(block, payload, samples, frame, args.plot))
     if args.slice:
         from geomcheck.io.vectors import parse_vector
         from geomcheck.search.slice import slice_map
@@ -147,5 +148,5 @@ def run(args) -> int:
         if args.slice_plot:
             payload["slice_plot"] = args.slice_plot
     emit(args, payload, _human)
-    return 0
+    return finish(payload)
 
