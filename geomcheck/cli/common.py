@@ -108,20 +108,42 @@ class Stages:
         if progress_enabled(args):
             from tqdm import tqdm
 
+            import threading
+
             self.bar = tqdm(total=len(names), desc=names[0], unit="step", leave=False, file=sys.stderr,
                             bar_format="{desc}: {n_fmt}/{total_fmt} steps [{elapsed}]")
+            # a stage is one long call: tick the elapsed time so the bar shows the command is alive
+            self._stop = threading.Event()
+            self._ticker = threading.Thread(target=self._tick, daemon=True)
+            self._ticker.start()
         self.k = 0
 
+    def _tick(self) -> None:
+        while not self._stop.wait(0.5):
+            try:
+                self.bar.refresh()
+            except Exception:  # noqa: BLE001 — a display refresh must never break the command
+                return
+
     def next(self) -> None:
+        """The current stage is done; after the last one the bar is gone (so output can follow)."""
         self.k += 1
         if self.bar is not None:
             self.bar.update(1)
             if self.k < len(self.names):
                 self.bar.set_description_str(self.names[self.k])
+            else:
+                self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self._stop.set()
+            self._ticker.join()
+            self.bar.close()
+            self.bar = None
 
     def __enter__(self) -> "Stages":
         return self
 
     def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        self.close()

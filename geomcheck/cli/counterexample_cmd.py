@@ -93,10 +93,10 @@ def _run_counterexample(args) -> int:
         stages.next()
         if block.norm.kind == "dyt":
             return _run_dyt(args, block)
-        return _counterexample_on(args, block, original)
+        return _counterexample_on(args, block, original, stages)
 
 
-def _counterexample_on(args, block, original) -> int:
+def _counterexample_on(args, block, original, stages) -> int:
     from geomcheck.api.counterexample import counterexample
     from geomcheck.io.vectors import parse_vector
 
@@ -107,6 +107,7 @@ def _counterexample_on(args, block, original) -> int:
         direction = block.check_direction(parse_vector(args.direction, block, "--direction"), "--direction")
     result = counterexample(block, original, direction=direction, most_crossings=args.most_crossings,
                             fraction=args.fraction, seed=args.seed, drop_norm=args.drop_norm)
+    stages.next()
     return _emit(args, result, _human_counterexample)
 
 

@@ -13,7 +13,7 @@ tanh, the open box (−1, 1)ᵈ: decided there, and labelled estimate.
 from __future__ import annotations
 
 from geomcheck.results import checker_line
-from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.common import Stages, add_json_flag, add_model_argument, add_progress_flag, emit
 from geomcheck.cli.display import number, vector_text
 from geomcheck.cli.display import pattern as short_pattern
 
@@ -25,6 +25,7 @@ def register(subparsers) -> None:
     p.add_argument("--on", choices=("space", "sphere", "auto"), default="auto")
     p.add_argument("--certificate", metavar="FILE", help="write the certificate (kind sphere-feasible / sphere-infeasible)")
     add_json_flag(p)
+    add_progress_flag(p)
     p.set_defaults(run=run)
 
 
@@ -52,7 +53,11 @@ def run(args) -> int:
     from geomcheck.api.sphere import feasible
     from geomcheck.io.resolve import load_model
 
-    result = feasible(load_model(args.model), args.pattern, args.on)
+    with Stages(args, "load model", "feasibility + checker") as stages:
+        block = load_model(args.model)
+        stages.next()
+        result = feasible(block, args.pattern, args.on)
+        stages.next()
     payload = result.to_json()
     if args.certificate:
         payload["certificate"] = result.write_certificate(args.certificate)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.common import Stages, add_json_flag, add_model_argument, add_progress_flag, emit
 from geomcheck.exact.rationals import format_rational
 
 
@@ -12,6 +12,7 @@ def register(subparsers) -> None:
     show = actions.add_parser("show", help="dimensions, normalization, activation and folded-weight summary")
     add_model_argument(show)
     add_json_flag(show)
+    add_progress_flag(show)
     show.set_defaults(run=run_show)
     export = actions.add_parser("export", help="print the model in the exact JSON exchange format")
     add_model_argument(export)
@@ -90,8 +91,12 @@ def _human(p: dict) -> str:
 def run_show(args) -> int:
     from geomcheck.io.resolve import load_model
 
-    block = load_model(args.model)
-    emit(args, summary(block), _human)
+    with Stages(args, "load model", "hash + summary") as stages:
+        block = load_model(args.model)
+        stages.next()
+        payload = summary(block)
+        stages.next()
+    emit(args, payload, _human)
     return 0
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from geomcheck.cli.display import number
 from geomcheck.results import _short_patterns
-from geomcheck.cli.common import add_json_flag, add_model_argument, draw_plot, emit, finish
+from geomcheck.cli.common import Stages, add_json_flag, add_model_argument, add_progress_flag, draw_plot, emit, finish
 from geomcheck.errors import InvalidInput
 
 def register(subparsers) -> None:
@@ -35,6 +35,7 @@ def register(subparsers) -> None:
     p.add_argument("--slice-plot", metavar="FILE.png", help="with --slice: draw the slice with the arcs")
     p.add_argument("--slice-resolution", type=int, default=181, help="with --slice: grid per axis (default 181)")
     add_json_flag(p)
+    add_progress_flag(p)
     p.set_defaults(run=run)
 
 
@@ -128,10 +129,13 @@ def run(args) -> int:
         raise InvalidInput(f"--samples: must be between 16 and 200000, got {args.samples}")
     if args.slice_plot and not args.slice:
         raise InvalidInput("--slice-plot: needs --slice W")
-    block = load_model(args.model)
-    spec, other = build_spec(args, block)
-    result = rotate(block, spec, samples=args.samples, check=args.check != "no", keep_samples=bool(args.plot),
-                    residual_stream=args.residual_stream)
+    with Stages(args, "load model", "crossings + checker + measures") as stages:
+        block = load_model(args.model)
+        spec, other = build_spec(args, block)
+        stages.next()
+        result = rotate(block, spec, samples=args.samples, check=args.check != "no", keep_samples=bool(args.plot),
+                        residual_stream=args.residual_stream)
+        stages.next()
     payload = result.to_json()
     samples, frame = result.samples, result.frame
     if args.plot:
