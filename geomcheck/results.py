@@ -22,7 +22,7 @@ from typing import Any
 from geomcheck.errors import InvalidInput
 from geomcheck.verdicts import Verdict
 
-__all__ = ["Result", "ResultDisplay", "status_line", "write_certificate", "verdict_keys", "checker_line", "GATE_PATTERNS_NOTE", "smooth_note"]
+__all__ = ["Result", "ResultDisplay", "status_line", "short_patterns", "write_certificate", "verdict_keys", "checker_line", "GATE_PATTERNS_NOTE", "smooth_note"]
 
 # One wording for every command (path, counterexample, study) about smooth activations.
 GATE_PATTERNS_NOTE = ("a GELU/SiLU block is smooth, so it is not affine on any region: its sign patterns are gate "
@@ -43,7 +43,7 @@ def verdict_keys(verdict: Verdict) -> dict[str, Any]:
 _LONG_PATTERN = re.compile(r"[-+*0]{41,}")
 
 
-def _short_patterns(text: str) -> str:
+def short_patterns(text: str) -> str:
     # a checker message quotes whole sign patterns: 1536 characters on a real layer
     return _LONG_PATTERN.sub(lambda m: f"{m.group()[:24]}…({len(m.group())} neurons)", text)
 
@@ -52,8 +52,8 @@ def checker_line(payload: dict) -> str:
     """The human line that says what backs a JSON payload's status (its gate keys); sign patterns
     longer than 40 are cut (``--json`` has the checker's message in full)."""
     if payload.get("checked"):
-        return _short_patterns(f"{payload['checker']} ({payload['certificate_kind']} certificate, checked in this run)")
-    return _short_patterns(f"{payload.get('status', 'estimate')}: {payload.get('checker') or 'no certificate'}")
+        return short_patterns(f"{payload['checker']} ({payload['certificate_kind']} certificate, checked in this run)")
+    return short_patterns(f"{payload.get('status', 'estimate')}: {payload.get('checker') or 'no certificate'}")
 
 
 def status_line(payload: dict) -> str:
@@ -61,7 +61,7 @@ def status_line(payload: dict) -> str:
     status, message = payload.get("status", "estimate"), str(payload.get("message", ""))
     if message.startswith(f"{status}: "):
         message = message[len(status) + 2:]
-    return f"{status:<11} {_short_patterns(message)}"
+    return f"{status:<11} {short_patterns(message)}"
 
 
 def write_certificate(path: str, certificate: dict | None, what: str = "--certificate") -> str:

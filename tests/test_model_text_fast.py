@@ -107,3 +107,25 @@ def _write_same_key(directory: str) -> str:
     for _ in range(20):
         cache_mod._write(cache_mod.cache_dir() / "t" / "k.json", "k", "v" * 64)
     return cache_mod.cached_value("t", "k", lambda: "v" * 64)
+
+
+def test_model_show_summary_matches_the_exact_rows():
+    from geomcheck.cli.model_cmd import summary
+    from geomcheck.io.modelfile import block_from_dict
+    from geomcheck.io.resolve import load_model
+
+    # rows 1 and 3 are constant: LayerNorm centres them to zero (exactly, whatever their size)
+    block = block_from_dict({"format": "geomcheck.mlp/1", "norm": {"kind": "layernorm"},
+                             "w_in": [["1", "-2", "1/3"], ["5", "5", "5"], ["0", "1", "-1"], ["1e-300", "1e-300", "1e-300"]],
+                             "b_in": ["1/2", "-1", "3", "-7/2"],
+                             "w_out": [["1", "0", "1", "0"], ["0", "1", "1", "0"], ["1", "1", "0", "0"]],
+                             "b_out": ["0", "0", "0"]})
+    s = summary(block)
+    assert s["folded"]["zero_rows"] == 2
+    for spec in ("toy:circle3", "toy:random?d=7&n=40&seed=2", "toy:circle3?eps=1/10"):
+        block = load_model(spec)
+        f = block.folded
+        s = summary(block)["folded"]
+        assert s["zero_rows"] == sum(1 for row in f.weights if not any(row))
+        assert s["weight_abs_max"] == f"{float(max(abs(w) for row in f.weights for w in row)):.6g}"
+        assert s["bias_min"] == f"{float(min(f.bias)):.6g}" and s["bias_max"] == f"{float(max(f.bias)):.6g}"

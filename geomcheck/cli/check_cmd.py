@@ -41,9 +41,11 @@ def run(args) -> int:
         payload["model_sha256"] = digest
 
     def human(p):
+        from geomcheck.results import short_patterns  # whole sign patterns: --json has them
+
         if len(p["results"]) == 1:
-            return p["results"][0]["message"]
-        return "\n".join(f"{r['certificate']}: {r['message']}" for r in p["results"])
+            return short_patterns(p["results"][0]["message"])
+        return "\n".join(f"{r['certificate']}: {short_patterns(r['message'])}" for r in p["results"])
 
     emit(args, payload, human)
     return 0 if payload["accepted"] else 1

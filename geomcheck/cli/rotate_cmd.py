@@ -12,7 +12,7 @@ MiniLM), ``--slice W`` with ``--slice-plot FILE.png``
 from __future__ import annotations
 
 from geomcheck.cli.display import number
-from geomcheck.results import _short_patterns
+from geomcheck.results import short_patterns
 from geomcheck.cli.common import Stages, add_json_flag, add_model_argument, add_progress_flag, draw_plot, emit, finish
 from geomcheck.errors import InvalidInput
 
@@ -69,7 +69,7 @@ def _human(p: dict) -> str:
         f"flips        {p['flips']} gate flip(s) ({p['map_changes']} change the "
         f"{'affine map' if p['activation'] == 'relu' else 'ReLU-surrogate map'}), exact",
         f"verdict      {v['status']} — statement: {v['statement']}"
-        + (f"; checker: {_short_patterns(v['checker'])}" if v["checker"] else ""),
+        + (f"; checker: {short_patterns(v['checker'])}" if v["checker"] else ""),
     ]
     if p["flip_spacing"]:
         s = p["flip_spacing"]
