@@ -250,3 +250,11 @@ def test_api_matches_the_cli(capsys):
     assert cap == json.loads(_run(["cap", "toy:circle3", "--direction", "1,2,0", "--json"], capsys)[1])
     frame = gc.path("toy:circle3", "1,0,0", "0,1,0").to_pandas()
     assert len(frame) == 4 and list(frame["neurons"]) == [c["neurons"] for c in api["crossings"]]
+
+
+def test_sphere_json_lines(capsys):
+    full = json.loads(_run(["sphere", "toy:circle3", "--json"], capsys)[1])
+    records = [json.loads(line) for line in _run(["sphere", "toy:circle3", "--json-lines"], capsys)[1].splitlines()]
+    assert records[0]["record"] == "sphere" and records[0]["neuron_list"] == 4
+    assert records[0]["regions"] == full["regions"]
+    assert [{k: v for k, v in r.items() if k != "record"} for r in records[1:]] == full["neuron_list"]

@@ -24,7 +24,7 @@ def add_output_flags(parser, *, json_lines: bool = False) -> None:
     add_progress_flag(parser)
     if json_lines:
         parser.add_argument("--json-lines", action="store_true",
-                            help="one JSON object per line: a header, then one line per crossing and per segment")
+                            help="one JSON object per line: a header, then one line per entry of the long lists")
 
 
 def add_progress_flag(parser) -> None:

@@ -11,6 +11,7 @@ are estimates.
 
 from __future__ import annotations
 
+from geomcheck.errors import InvalidInput
 from geomcheck.results import checker_line
 from geomcheck.cli.common import (Stages, add_json_flag, add_model_argument, add_output_flags, draw_plot, emit, finish,
                                   progress_enabled)
@@ -28,7 +29,7 @@ def register(subparsers) -> None:
     p.add_argument("--certificate", metavar="FILE", help="write the neuron-classification certificate (kind sphere-neurons)")
     p.add_argument("--regions-certificate", metavar="FILE",
                    help="write the region-count certificate (circle-regions for circles, else sphere-regions for n ≤ 12)")
-    add_output_flags(p)
+    add_output_flags(p, json_lines=True)
     p.set_defaults(run=run)
 
 
@@ -61,7 +62,18 @@ def _human(p: dict, args=None) -> str:
     return "\n".join(lines)
 
 
+def _json_lines(payload: dict) -> str:
+    """``--json-lines``: a header object (every key but ``neuron_list``), then one line per neuron."""
+    import json
+
+    head = {k: v for k, v in payload.items() if k != "neuron_list"}
+    head.update(record="sphere", neuron_list=len(payload["neuron_list"]))
+    return "\n".join([json.dumps(head)] + [json.dumps({"record": "neuron", **e}) for e in payload["neuron_list"]])
+
+
 def run(args) -> int:
+    if args.json and args.json_lines:
+        raise InvalidInput("--json and --json-lines: choose one")
     from geomcheck.api.sphere import sphere_summary
     from geomcheck.io.resolve import load_model
     from geomcheck.results import write_certificate
@@ -83,5 +95,8 @@ def run(args) -> int:
     if args.regions_certificate:
         payload["regions_certificate"] = write_certificate(args.regions_certificate, result.regions_certificate,
                                                            "--regions-certificate")
-    emit(args, payload, lambda q: _human(q, args))
+    if args.json_lines:
+        print(_json_lines(payload))
+    else:
+        emit(args, payload, lambda q: _human(q, args))
     return finish(payload)
