@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from geomcheck.results import smooth_note, verdict_keys
+from geomcheck.results import ResultDisplay, smooth_note, verdict_keys
 from geomcheck.verdicts import PROVED, REFUTED, Verdict, gate
 
 __all__ = ["PathResult", "analyse", "certify", "sqrt_digits"]
@@ -45,8 +45,8 @@ def sqrt_digits(x: Fraction, digits: int = 17) -> str:
 
 
 
-@dataclass
-class PathResult:
+@dataclass(repr=False)
+class PathResult(ResultDisplay):
     """A path analysis with its gated verdict.
 
     ``analysis`` is the engine's :class:`PathAnalysis`; ``certificate`` the

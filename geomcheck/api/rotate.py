@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from geomcheck.results import ResultDisplay
 from geomcheck.verdicts import Verdict, estimate
 
 __all__ = ["RotationResult", "rotate", "STATEMENT"]
@@ -21,8 +22,8 @@ __all__ = ["RotationResult", "rotate", "STATEMENT"]
 STATEMENT = "the path is region-constant (no gate flip)"
 
 
-@dataclass
-class RotationResult:
+@dataclass(repr=False)
+class RotationResult(ResultDisplay):
     """The rotation measures (``evidence``: the documented ``--json`` keys) and the gated verdict."""
 
     verdict: Verdict

@@ -277,7 +277,7 @@ def cap(block, v, cos: Fraction | None = None) -> Result:
 
 
 # --------------------------------------------------------------------------- sphere
-@dataclass
+@dataclass(repr=False)
 class SphereResult(Result):
     """``geomcheck sphere``: the classification (gated ``sphere-neurons``) and region counts.
 

@@ -14,6 +14,7 @@ import importlib
 import os
 import re
 import sys
+import warnings
 
 from geomcheck import __version__
 from geomcheck.errors import GeomcheckError
@@ -34,8 +35,9 @@ COMMAND_MODULES = (
     "geomcheck.cli.rotate_cmd",
 )
 
-# A value that starts with '-' followed by a digit or '.': a negative number or vector.
-_NEGATIVE_VALUE = re.compile(r"^-[\d.]")
+# A value that starts with '-' followed by a digit or '.': a negative number or vector;
+# or a sign pattern made of + - * 0 that starts with '-' (``--pattern -+-+``).
+_NEGATIVE_VALUE = re.compile(r"^-[\d.]|^-[-+*0]+$")
 
 
 class _OneLineParser(argparse.ArgumentParser):
@@ -72,11 +74,35 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     """
     out: list[str] = []
     for token in argv:
-        if out and _NEGATIVE_VALUE.match(token) and out[-1].startswith("--") and "=" not in out[-1]:
+        if (out and token != "--" and _NEGATIVE_VALUE.match(token) and out[-1].startswith("--")
+                and "=" not in out[-1] and out[-1] != "--"):
             out[-1] = f"{out[-1]}={token}"
         else:
             out.append(token)
     return out
+
+
+def _report_warnings(caught) -> None:
+    """Third-party warnings (a solver's "Solution may be inaccurate", a library's deprecation)
+    in our words, once each, after the result: they concern untrusted search, never a checked verdict."""
+    seen = set()
+    for w in caught:
+        text = " ".join(str(w.message).split())
+        origin = (getattr(w, "filename", "") or "").replace("\\", "/")
+        library = next((name for name in ("cvxpy", "scipy", "numpy", "highspy", "torch", "transformers", "dask",
+                                          "distributed", "matplotlib", "sympy", "pandas")
+                        if f"/{name}/" in origin), None)
+        if library is None and "/geomcheck/" in origin:
+            library = "geomcheck"
+        key = (library, text)
+        if key in seen or issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+            continue
+        seen.add(key)
+        if library == "geomcheck":
+            print(f"geomcheck: warning: {text}", file=sys.stderr)
+        else:
+            print(f"geomcheck: note: the untrusted search's {library or 'a library'} warned: {text[:200]} "
+                  "(a decided verdict is re-checked exactly by the checker; an estimate may be affected)", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,7 +113,12 @@ def main(argv: list[str] | None = None) -> int:
         if not getattr(args, "run", None):
             parser.print_help()
             return 2
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return int(args.run(args) or 0)
+            finally:
+                _report_warnings(caught)
     except _UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ decimals are correct roundings from an interval enclosure of the exact form.
 from __future__ import annotations
 
 from geomcheck.results import checker_line
-from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.common import Stages, add_json_flag, add_model_argument, add_progress_flag, emit
 from geomcheck.exact.rationals import parse_rational
 
 
@@ -23,6 +23,7 @@ def register(subparsers) -> None:
     p.add_argument("--cos", help="decide exactly whether the cap with this cosine (rational in [-1, 1]) is region-constant")
     p.add_argument("--certificate", metavar="FILE", help="write a sphere-cap certificate (nearest neurons, and the --cos decision)")
     add_json_flag(p)
+    add_progress_flag(p)
     p.set_defaults(run=run)
 
 
@@ -52,9 +53,12 @@ def run(args) -> int:
     from geomcheck.io.resolve import load_model
     from geomcheck.io.vectors import parse_vector
 
-    block = load_model(args.model)
-    v = block.check_direction(parse_vector(args.direction, block, "--direction"), "--direction")
-    result = cap(block, v, None if args.cos is None else parse_rational(args.cos, "--cos"))
+    with Stages(args, "load model", "cap + checker") as stages:
+        block = load_model(args.model)
+        v = block.check_direction(parse_vector(args.direction, block, "--direction"), "--direction")
+        stages.next()
+        result = cap(block, v, None if args.cos is None else parse_rational(args.cos, "--cos"))
+        stages.next()
     payload = result.to_json()
     if args.certificate:
         payload["certificate"] = result.write_certificate(args.certificate)

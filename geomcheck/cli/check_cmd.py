@@ -13,8 +13,6 @@ and ``.json`` models.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from geomcheck.cli.common import add_json_flag, emit
 
 
@@ -28,26 +26,8 @@ def register(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def exchange_model(spec: str) -> tuple[dict, str]:
-    """(exchange object, its canonical sha256) for MODEL: the file as written when the checker reads it,
-    else the block read by geomcheck.io."""
-    from geomcheck.checker.core import Rejected, canonical_model_sha256, load_json
-
-    path = Path(spec)
-    if path.suffix == ".json" and path.is_file():
-        try:
-            data = load_json(path.read_text(encoding="utf-8"))
-            return data, canonical_model_sha256(data)
-        except (OSError, ValueError, RecursionError, Rejected):
-            pass  # decimals, JSON numbers, ...: geomcheck.io reads them exactly
-    from geomcheck.io import block_to_dict, load_model
-
-    data = block_to_dict(load_model(spec))
-    data.pop("name", None)
-    return data, canonical_model_sha256(data)
-
-
 def run(args) -> int:
+    from geomcheck.api.notebook import exchange_model
     from geomcheck.checker import check_file
 
     model, digest = exchange_model(args.model) if args.model is not None else (None, None)
@@ -61,9 +41,11 @@ def run(args) -> int:
         payload["model_sha256"] = digest
 
     def human(p):
+        from geomcheck.results import short_patterns  # whole sign patterns: --json has them
+
         if len(p["results"]) == 1:
-            return p["results"][0]["message"]
-        return "\n".join(f"{r['certificate']}: {r['message']}" for r in p["results"])
+            return short_patterns(p["results"][0]["message"])
+        return "\n".join(f"{r['certificate']}: {short_patterns(r['message'])}" for r in p["results"])
 
     emit(args, payload, human)
     return 0 if payload["accepted"] else 1

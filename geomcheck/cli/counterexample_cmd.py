@@ -17,9 +17,10 @@ Modes (one at a time):
 
 from __future__ import annotations
 
-from geomcheck.cli.common import add_json_flag, emit
+from geomcheck.cli.common import Stages, add_json_flag, add_output_flags, emit
+from geomcheck.cli.display import neuron_list, pattern, vector_text
 from geomcheck.errors import InvalidInput
-from geomcheck.results import checker_line
+from geomcheck.results import checker_line, status_line
 
 
 def register(subparsers) -> None:
@@ -44,6 +45,7 @@ def register(subparsers) -> None:
     p.add_argument("--examples", type=int, default=None, metavar="K", help="examples for --search (default 500 / 2000)")
     p.add_argument("--certificate", metavar="FILE", help="write the certificate (JSON) to FILE")
     add_json_flag(p)
+    add_output_flags(p)
     p.set_defaults(run=run)
 
 
@@ -66,7 +68,7 @@ def _emit(args, result, human) -> int:
             payload["certificate"]["file"] = written
         else:
             payload["certificate_file"] = written
-    emit(args, payload, human)
+    emit(args, payload, lambda p: human(p, getattr(args, "exact", False)))
     return 0
 
 
@@ -86,12 +88,18 @@ def run(args) -> int:
 # default mode ----------------------------------------------------------------
 
 def _run_counterexample(args) -> int:
+    with Stages(args, "load model", "search + checker") as stages:
+        block, original = _load(args)
+        stages.next()
+        if block.norm.kind == "dyt":
+            return _run_dyt(args, block)
+        return _counterexample_on(args, block, original, stages)
+
+
+def _counterexample_on(args, block, original, stages) -> int:
     from geomcheck.api.counterexample import counterexample
     from geomcheck.io.vectors import parse_vector
 
-    block, original = _load(args)
-    if block.norm.kind == "dyt":
-        return _run_dyt(args, block)
     if args.direction and args.most_crossings:
         raise InvalidInput("--direction and --most-crossings: choose one")
     direction = None
@@ -99,10 +107,11 @@ def _run_counterexample(args) -> int:
         direction = block.check_direction(parse_vector(args.direction, block, "--direction"), "--direction")
     result = counterexample(block, original, direction=direction, most_crossings=args.most_crossings,
                             fraction=args.fraction, seed=args.seed, drop_norm=args.drop_norm)
+    stages.next()
     return _emit(args, result, _human_counterexample)
 
 
-def _human_counterexample(p: dict) -> str:
+def _human_counterexample(p: dict, exact: bool = False) -> str:
     lines = [f"model       {p['model']}  (d = {p['d']}, n = {p['n']})"]
     if p.get("kept"):
         lines.append(f"drop-norm   {p['kept']}")
@@ -110,19 +119,19 @@ def _human_counterexample(p: dict) -> str:
         lines.append(f"note        {p['gate_patterns_note']}")
     if "most_crossings" in p:
         m = p["most_crossings"]
-        lines.append(f"most        ({', '.join(m['direction'])}) crosses {m['neurons_crossed']} neuron(s) at "
+        lines.append(f"most        {vector_text(m['direction'], exact)} crosses {m['neurons_crossed']} neuron(s) at "
                      f"{m['distinct_scales']} scale(s) [{m['status']}: best of {m['directions_tried']} tried]")
     if "scales" in p:
         lines += [
-            f"direction   ({', '.join(p['direction'])})",
-            f"t1 = {p['scales'][0]:<8} pattern {p['patterns'][0]}",
-            f"t2 = {p['scales'][1]:<8} pattern {p['patterns'][1]}",
-            f"flip        neurons {', '.join(map(str, p['neurons']))} (crossing at t = {p['crossing_between']})",
+            f"direction   {vector_text(p['direction'], exact)}",
+            f"t1 = {p['scales'][0]:<8} pattern {pattern(p['patterns'][0])}",
+            f"t2 = {p['scales'][1]:<8} pattern {pattern(p['patterns'][1])}",
+            f"flip        neurons {neuron_list(p['neurons'])} (crossing at t = {p['crossing_between']})",
             f"checker     {checker_line(p)}",
         ]
     if "scales" not in p:
         lines.append(f"checker     {checker_line(p)}")
-    lines.append(f"{p['status']:<11} {p['message']}")
+    lines.append(status_line(p))
     if "fraction" in p:
         f = p["fraction"]
         lo, hi = f["wilson95"]
@@ -145,11 +154,11 @@ def _run_dyt(args, block) -> int:
     return _emit(args, dyt_counterexample(block, direction), _human_dyt)
 
 
-def _human_dyt(p: dict) -> str:
+def _human_dyt(p: dict, exact: bool = False) -> str:
     lines = [f"model       {p['model']}  (d = {p['d']}, n = {p['n']}, {p['norm']})"]
     if "direction" in p:
-        lines.append(f"direction   ({', '.join(p['direction'])})   crossings isolated on (0, {p['horizon']}], tail certified"
-                     if not p["tail_uncertified"] else f"direction   ({', '.join(p['direction'])})   tail NOT certified for {p['tail_uncertified']}")
+        lines.append(f"direction   {vector_text(p['direction'], exact)}   crossings isolated on (0, {p['horizon']}], tail certified"
+                     if not p["tail_uncertified"] else f"direction   {vector_text(p['direction'], exact)}   tail NOT certified for {p['tail_uncertified']}")
         for c in p["crossings"]:
             lines.append(f"crossing    neuron {c['neuron']}: exactly one zero in [{c['interval'][0]}, {c['interval'][1]}]")
         for c in p["undecided"]:
@@ -157,7 +166,7 @@ def _human_dyt(p: dict) -> str:
         for s in p["segments"]:
             lines.append(f"segment     t = {s['witness']:<8} pattern {s['pattern'] or '(uncertified)'}")
     lines.append(f"checker     {checker_line(p)}")
-    lines.append(f"{p['status']:<11} {p['message']}")
+    lines.append(status_line(p))
     return "\n".join(lines)
 
 
@@ -180,7 +189,7 @@ def _short(label: str, values) -> str:
     return f"{label:<11} {text}"
 
 
-def _human_cone(p: dict) -> str:
+def _human_cone(p: dict, exact: bool = False) -> str:
     lines = [f"model       {p['model']}  (d = {p['d']}, n = {p['n']}, {len(p['constraining_neurons'])} neurons with b ≠ 0)"]
     if p.get("kept"):
         lines.append(f"drop-norm   {p['kept']}")
@@ -191,8 +200,8 @@ def _human_cone(p: dict) -> str:
     if p["y"]:
         lines.append(_short("y", p["y"]))
     if p["direction"]:
-        lines.append(f"interior    ({', '.join(p['direction'])})")
-    lines += [f"checker     {checker_line(p)}", f"{p['status']:<11} {p['message']}"]
+        lines.append(f"interior    {vector_text(p['direction'], exact)}")
+    lines += [f"checker     {checker_line(p)}", status_line(p)]
     return "\n".join(lines)
 
 
@@ -225,7 +234,7 @@ def _run_contrast(args) -> int:
         + (f" ({p['undecided_with_norm']} undecided)" if p["undecided_with_norm"] else ""),
         f"norm dropped {p['constant_without_norm']}/{p['directions']} rays region-constant",
         f"checker     {checker_line(p)}",
-        f"{p['status']:<11} {p['message']}",
+        status_line(p),
     ]))
     return 0
 
@@ -244,7 +253,7 @@ def _run_search(args) -> int:
     return _emit(args, search_minimal(args.norm, args.max_d, args.examples), _human_search)
 
 
-def _human_search(p: dict) -> str:
+def _human_search(p: dict, exact: bool = False) -> str:
     lines = [f"search      norm {p['norm']}, d ≤ {p['max_d']}: {p['examples']} examples in {p['seconds']} s"]
     if p.get("found") and p["norm"] == "none":
         ce = p["counterexample"]
@@ -254,5 +263,5 @@ def _human_search(p: dict) -> str:
                   f"direction   ({', '.join(ce['direction'])}), t1 = {ce['scales'][0]}, t2 = {ce['scales'][1]}, "
                   f"patterns {ce['patterns'][0]} → {ce['patterns'][1]}",
                   f"checker     {checker_line(p)}"]
-    lines.append(f"{p['status']:<11} {p['message']}")
+    lines.append(status_line(p))
     return "\n".join(lines)

@@ -13,7 +13,9 @@ tanh, the open box (−1, 1)ᵈ: decided there, and labelled estimate.
 from __future__ import annotations
 
 from geomcheck.results import checker_line
-from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.common import Stages, add_json_flag, add_model_argument, add_progress_flag, emit
+from geomcheck.cli.display import number, vector_text
+from geomcheck.cli.display import pattern as short_pattern
 
 
 def register(subparsers) -> None:
@@ -23,24 +25,27 @@ def register(subparsers) -> None:
     p.add_argument("--on", choices=("space", "sphere", "auto"), default="auto")
     p.add_argument("--certificate", metavar="FILE", help="write the certificate (kind sphere-feasible / sphere-infeasible)")
     add_json_flag(p)
+    add_progress_flag(p)
     p.set_defaults(run=run)
 
 
 def _human(p: dict) -> str:
     verdict = {True: "feasible", False: "infeasible", None: "undecided"}[p["feasible"]]
-    pattern = p["pattern"] if len(p["pattern"]) <= 80 else f"{p['pattern'][:60]}… ({len(p['pattern'])} neurons)"
+    pattern = short_pattern(p["pattern"])
     lines = [f"pattern     {pattern} on the {p['on']}: {verdict} [{p['status']}]", f"how         {p['how']}",
              f"checker     {checker_line(p)}"]
     if p.get("domain"):
         lines.append(f"domain      {p['domain']}")
     if p.get("witness_tanh"):
-        lines.append(f"witness     tanh(alpha·x) = ({', '.join(p['witness_tanh'])})")
+        lines.append(f"witness     tanh(alpha·x) = {vector_text(p['witness_tanh'])}")
     if p.get("witness"):
-        lines.append(f"witness     ({', '.join(p['witness'])})")
+        lines.append(f"witness     {vector_text(p['witness'])}")
     if p.get("witness_direction"):
-        lines.append(f"direction   y = ({', '.join(p['witness_direction'])}), the point is sqrt(d)·y/‖y‖")
+        lines.append(f"direction   y = {vector_text(p['witness_direction'])}, the point is sqrt(d)·y/‖y‖")
     if p.get("multipliers"):
-        lines.append("multipliers " + ", ".join(f"y{k} = {v}" for k, v in p["multipliers"].items()))
+        items = list(p["multipliers"].items())
+        lines.append("multipliers " + ", ".join(f"y{k} = {number(v)}" for k, v in items[:12])
+                     + (f", … {len(items)} in all (--json)" if len(items) > 12 else ""))
     return "\n".join(lines)
 
 
@@ -48,7 +53,11 @@ def run(args) -> int:
     from geomcheck.api.sphere import feasible
     from geomcheck.io.resolve import load_model
 
-    result = feasible(load_model(args.model), args.pattern, args.on)
+    with Stages(args, "load model", "feasibility + checker") as stages:
+        block = load_model(args.model)
+        stages.next()
+        result = feasible(block, args.pattern, args.on)
+        stages.next()
     payload = result.to_json()
     if args.certificate:
         payload["certificate"] = result.write_certificate(args.certificate)

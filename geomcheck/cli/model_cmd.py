@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
-
-from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.common import Stages, add_json_flag, add_model_argument, add_progress_flag, emit
 from geomcheck.exact.rationals import format_rational
 
 
@@ -14,6 +12,7 @@ def register(subparsers) -> None:
     show = actions.add_parser("show", help="dimensions, normalization, activation and folded-weight summary")
     add_model_argument(show)
     add_json_flag(show)
+    add_progress_flag(show)
     show.set_defaults(run=run_show)
     export = actions.add_parser("export", help="print the model in the exact JSON exchange format")
     add_model_argument(export)
@@ -21,21 +20,35 @@ def register(subparsers) -> None:
     model.set_defaults(run=lambda args: (model.print_help(), 2)[1])
 
 
-def _decimal(q: Fraction) -> str:
-    return f"{float(q):.6g}"
+def _zero_rows(block, arrays) -> int:
+    """How many folded rows w̃_i are exactly zero.
+
+    A row whose float copy has an entry beyond its rigorous error bound (one rounding,
+    u·|x| + η, plus the row's ``folded_w_err``) is certainly nonzero; the few others
+    are decided on the exact folded row.
+    """
+    import numpy as np
+
+    err = np.broadcast_to(np.asarray(arrays.folded_w_err, dtype=np.float64), (block.n,))
+    biggest = np.abs(arrays.folded_w).max(axis=1)
+    certainly_nonzero = biggest * (1 - 2.0**-52) - 2.0**-1073 > 2 * err
+    return sum(1 for i in np.flatnonzero(~certainly_nonzero) if not any(block.folded.weights[int(i)]))
 
 
 def summary(block) -> dict:
+    """What ``model show`` prints: sizes, norm, activation, the canonical sha256 and folded-weight ranges.
+
+    The ranges are display values (6 digits) read from the float64 copies of the folded
+    weights; the count of zero rows is exact (:func:`_zero_rows`).
+    """
     import numpy as np  # lazily: `geomcheck check` must start without numpy
 
     from geomcheck.io.modelfile import model_sha256
-
     from geomcheck.search.floats import float_arrays
 
-    f = block.folded
-    # Display only (6 digits): float64 norms of the folded rows; zero rows decided exactly.
-    row_norms = np.sqrt((float_arrays(block).folded_w ** 2).sum(axis=1))
-    zero_rows = sum(1 for row in f.weights if not any(row))
+    arrays = float_arrays(block)
+    row_norms = np.sqrt((arrays.folded_w ** 2).sum(axis=1))
+    g = lambda x: f"{float(x):.6g}"  # noqa: E731
     return {
         "name": block.name,
         "d": block.d,
@@ -47,13 +60,13 @@ def summary(block) -> dict:
         "piecewise_linear": block.activation.piecewise_linear,
         "sha256": model_sha256(block),
         "folded": {
-            "centered": f.centers,
-            "weight_abs_max": _decimal(max(abs(w) for row in f.weights for w in row)),
-            "row_norm_min": f"{float(row_norms.min()):.6g}",
-            "row_norm_max": f"{float(row_norms.max()):.6g}",
-            "bias_min": _decimal(min(f.bias)),
-            "bias_max": _decimal(max(f.bias)),
-            "zero_rows": zero_rows,
+            "centered": block.norm.centers,
+            "weight_abs_max": g(arrays.abs_folded_w.max()),
+            "row_norm_min": g(row_norms.min()),
+            "row_norm_max": g(row_norms.max()),
+            "bias_min": g(arrays.folded_b.min()),
+            "bias_max": g(arrays.folded_b.max()),
+            "zero_rows": _zero_rows(block, arrays),
         },
     }
 
@@ -78,8 +91,12 @@ def _human(p: dict) -> str:
 def run_show(args) -> int:
     from geomcheck.io.resolve import load_model
 
-    block = load_model(args.model)
-    emit(args, summary(block), _human)
+    with Stages(args, "load model", "hash + summary") as stages:
+        block = load_model(args.model)
+        stages.next()
+        payload = summary(block)
+        stages.next()
+    emit(args, payload, _human)
     return 0
 
 

@@ -11,7 +11,9 @@ MiniLM), ``--slice W`` with ``--slice-plot FILE.png``
 
 from __future__ import annotations
 
-from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.display import number
+from geomcheck.results import short_patterns
+from geomcheck.cli.common import Stages, add_json_flag, add_model_argument, add_progress_flag, draw_plot, emit, finish
 from geomcheck.errors import InvalidInput
 
 def register(subparsers) -> None:
@@ -33,6 +35,7 @@ def register(subparsers) -> None:
     p.add_argument("--slice-plot", metavar="FILE.png", help="with --slice: draw the slice with the arcs")
     p.add_argument("--slice-resolution", type=int, default=181, help="with --slice: grid per axis (default 181)")
     add_json_flag(p)
+    add_progress_flag(p)
     p.set_defaults(run=run)
 
 
@@ -61,12 +64,12 @@ def _fmt(v, unit: str = "") -> str:
 def _human(p: dict) -> str:
     v = p["verdict"]
     lines = [
-        f"model        {p['model']}  (norm {p['norm']['kind']}, eps = {p['norm']['eps']}, activation {p['activation']})",
+        f"model        {p['model']}  (norm {p['norm']['kind']}, eps = {number(p['norm']['eps'])}, activation {p['activation']})",
         f"rotation     {p['kind']}: θ from 0 to {p['angle_total']:.6g}° (z(X) → {'z(D)' if p['kind'] == 'superposition' else 'z(Y)'})",
         f"flips        {p['flips']} gate flip(s) ({p['map_changes']} change the "
         f"{'affine map' if p['activation'] == 'relu' else 'ReLU-surrogate map'}), exact",
         f"verdict      {v['status']} — statement: {v['statement']}"
-        + (f"; checker: {v['checker']}" if v["checker"] else ""),
+        + (f"; checker: {short_patterns(v['checker'])}" if v["checker"] else ""),
     ]
     if p["flip_spacing"]:
         s = p["flip_spacing"]
@@ -126,17 +129,19 @@ def run(args) -> int:
         raise InvalidInput(f"--samples: must be between 16 and 200000, got {args.samples}")
     if args.slice_plot and not args.slice:
         raise InvalidInput("--slice-plot: needs --slice W")
-    block = load_model(args.model)
-    spec, other = build_spec(args, block)
-    result = rotate(block, spec, samples=args.samples, check=args.check != "no", keep_samples=bool(args.plot),
-                    residual_stream=args.residual_stream)
+    with Stages(args, "load model", "crossings + checker + measures") as stages:
+        block = load_model(args.model)
+        spec, other = build_spec(args, block)
+        stages.next()
+        result = rotate(block, spec, samples=args.samples, check=args.check != "no", keep_samples=bool(args.plot),
+                        residual_stream=args.residual_stream)
+        stages.next()
     payload = result.to_json()
     samples, frame = result.samples, result.frame
     if args.plot:
         from geomcheck.plots.rotation import plot_rotation
 
-        plot_rotation(block, payload, samples, frame, args.plot)
-        payload["plot"] = args.plot
+        draw_plot(payload, "plot", args.plot, lambda: plot_rotation(block, payload, samples, frame, args.plot))
     if args.slice:
         from geomcheck.io.vectors import parse_vector
         from geomcheck.search.slice import slice_map
@@ -147,5 +152,5 @@ def run(args) -> int:
         if args.slice_plot:
             payload["slice_plot"] = args.slice_plot
     emit(args, payload, _human)
-    return 0
+    return finish(payload)
 

@@ -11,8 +11,11 @@ are estimates.
 
 from __future__ import annotations
 
+from geomcheck.errors import InvalidInput
 from geomcheck.results import checker_line
-from geomcheck.cli.common import add_json_flag, add_model_argument, emit
+from geomcheck.cli.common import (Stages, add_json_flag, add_model_argument, add_output_flags, draw_plot, emit, finish,
+                                  progress_enabled)
+from geomcheck.cli.display import cut, more, number, row_limit, table
 
 
 def register(subparsers) -> None:
@@ -26,22 +29,25 @@ def register(subparsers) -> None:
     p.add_argument("--certificate", metavar="FILE", help="write the neuron-classification certificate (kind sphere-neurons)")
     p.add_argument("--regions-certificate", metavar="FILE",
                    help="write the region-count certificate (circle-regions for circles, else sphere-regions for n ≤ 12)")
+    add_output_flags(p, json_lines=True)
     p.set_defaults(run=run)
 
 
-def _human(p: dict) -> str:
+def _human(p: dict, args=None) -> str:
+    exact, limit = getattr(args, "exact", False), row_limit(args)
     s = p["sphere"]
     lines = [f"sphere      ‖z‖² = {s['squared_radius']} in {s['space']}, dimension {s['dimension']}"]
     if "note" in p:
         lines.append(f"note        {p['note']}")
     lines.append(f"checker     {checker_line(p)}")
     lines.append("neurons     " + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in p["neurons"].items()))
-    for e in p["neuron_list"][:40]:
-        extra = f"  angular radius {e['radius']} rad (cos² = {e['cos_radius_squared']}, sign {e['cos_radius_sign']:+d})" \
-            if "radius" in e else ""
-        lines.append(f"  neuron {e['index']:<4} {e['kind']}{extra}")
-    if len(p["neuron_list"]) > 40:
-        lines.append(f"  … {len(p['neuron_list']) - 40} more (use --json)")
+    shown, left = cut(p["neuron_list"], limit)
+    lines += table(["neuron", "kind", "angular radius (rad)", "cos² of it", "sign"],
+                   [[str(e["index"]), e["kind"], str(e.get("radius", "")),
+                     number(e["cos_radius_squared"], exact) if "cos_radius_squared" in e else "",
+                     f"{e['cos_radius_sign']:+d}" if "cos_radius_sign" in e else ""] for e in shown])
+    if left:
+        lines.append(more(left, "neurons"))
     r = p.get("regions")
     if r and r["status"] == "skipped":
         lines.append(f"regions     {r['note']}")
@@ -56,24 +62,41 @@ def _human(p: dict) -> str:
     return "\n".join(lines)
 
 
+def _json_lines(payload: dict) -> str:
+    """``--json-lines``: a header object (every key but ``neuron_list``), then one line per neuron."""
+    import json
+
+    head = {k: v for k, v in payload.items() if k != "neuron_list"}
+    head.update(record="sphere", neuron_list=len(payload["neuron_list"]))
+    return "\n".join([json.dumps(head)] + [json.dumps({"record": "neuron", **e}) for e in payload["neuron_list"]])
+
+
 def run(args) -> int:
+    if args.json and args.json_lines:
+        raise InvalidInput("--json and --json-lines: choose one")
     from geomcheck.api.sphere import sphere_summary
     from geomcheck.io.resolve import load_model
     from geomcheck.results import write_certificate
 
-    block = load_model(args.model)
-    result = sphere_summary(block, args.regions, args.budget, progress=not args.json,
-                            regions_certificate=bool(args.regions_certificate))
+    row_limit(args)
+    with Stages(args, "load model", "classify neurons + count regions") as stages:
+        block = load_model(args.model)
+        stages.next()
+        result = sphere_summary(block, args.regions, args.budget, progress=progress_enabled(args),
+                                regions_certificate=bool(args.regions_certificate))
+        stages.next()
     payload = result.to_json()
     if args.plot:
         from geomcheck.search.plots import plot_sphere
 
-        plot_sphere(block, args.plot, result.count)
-        payload["plot"] = args.plot
+        draw_plot(payload, "plot", args.plot, lambda: plot_sphere(block, args.plot, result.count))
     if args.certificate:
         payload["certificate"] = result.write_certificate(args.certificate)
     if args.regions_certificate:
         payload["regions_certificate"] = write_certificate(args.regions_certificate, result.regions_certificate,
                                                            "--regions-certificate")
-    emit(args, payload, _human)
-    return 0
+    if args.json_lines:
+        print(_json_lines(payload))
+    else:
+        emit(args, payload, lambda q: _human(q, args))
+    return finish(payload)

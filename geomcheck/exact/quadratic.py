@@ -117,16 +117,50 @@ class QuadraticRoot:
             return _format_decimal(+value, digits)
 
     def exact_form(self) -> str:
-        """``"p + q*sqrt(D)"`` with exact rationals, or ``"p/q"`` when rational."""
+        """``"p + c*sqrt(r)/m"`` with the radicand an integer with its small square factors taken
+        out (``(1/8)*sqrt(96)`` is ``sqrt(6)/2``), or ``"p/q"`` when rational. Exact and re-readable."""
         if self.q == 0:
             return format_rational(self.p)
-        return f"{format_rational(self.p)} + ({format_rational(self.q)})*sqrt({format_rational(self.D)})"
+        # q·√(n/m) = (q·s/m)·√r  where  n·m = s²·r
+        s, r = _square_part(self.D.numerator * self.D.denominator)
+        c = self.q * s / self.D.denominator
+        if r == 1:  # cannot happen for a reduced root with q ≠ 0 (D is not a square), kept for safety
+            return format_rational(self.p + c)
+        mag = abs(c)
+        term = ("" if mag.numerator == 1 else f"{mag.numerator}*") + f"sqrt({r})" + \
+            ("" if mag.denominator == 1 else f"/{mag.denominator}")
+        if self.p == 0:
+            return term if c > 0 else f"-{term}"
+        return f"{format_rational(self.p)} {'+' if c > 0 else '-'} {term}"
 
     def __float__(self) -> float:
         return float(self.to_decimal(20))
 
     def __repr__(self) -> str:
         return f"QuadraticRoot({self.exact_form()} ≈ {self.to_decimal(12)})"
+
+
+_SMALL_PRIMES = [p for p in range(3, 1000, 2) if all(p % k for k in range(3, int(p ** 0.5) + 1, 2))]
+
+
+def _square_part(n: int) -> tuple[int, int]:
+    """``(s, r)`` with ``n = s²·r`` (n > 0): powers of 2, primes below 1000 and a perfect-square
+    rest taken out. r is square-free when n has no repeated prime factor above 1000."""
+    s = 1
+    twos = (n & -n).bit_length() - 1
+    s <<= twos // 2
+    n >>= twos - twos % 2
+    for p in _SMALL_PRIMES:
+        pp = p * p
+        if pp > n:
+            break
+        while n % pp == 0:
+            n //= pp
+            s *= p
+    root = math.isqrt(n)
+    if root * root == n:
+        return s * root, 1
+    return s, n
 
 
 def _format_decimal(value: decimal.Decimal, digits: int) -> str:

@@ -26,6 +26,7 @@ from geomcheck.errors import InvalidInput, ModelFormatError
 from geomcheck.exact.rationals import format_rational, parse_rational
 from geomcheck.model.activations import get_activation
 from geomcheck.model.block import MLPBlock
+from geomcheck.model.lazy import DyadicRows
 from geomcheck.model.norms import make_normalization
 
 __all__ = ["FORMAT", "block_from_dict", "block_to_dict", "load_model_file", "dump_model", "model_sha256", "parse_json_exact"]
@@ -131,8 +132,28 @@ def block_from_dict(data: Any, name: str = "") -> MLPBlock:
     )
 
 
+def _float_text(value: float) -> str:
+    # float.as_integer_ratio() is the float's exact value in lowest terms with a positive
+    # denominator, i.e. Fraction(value): the same "p/q" as format_rational, without the Fraction
+    p, q = value.as_integer_ratio()
+    return str(p) if q == 1 else f"{p}/{q}"
+
+
+def _matrix_text(matrix) -> list[list[str]]:
+    """Rows of ``"p/q"`` strings; a float-backed matrix (DyadicRows) is read from its floats directly."""
+    if isinstance(matrix, DyadicRows):
+        source = matrix.source
+        return [list(map(_float_text, row.tolist() if hasattr(row, "tolist") else map(float, row)))
+                for row in source]
+    return [[format_rational(x) for x in row] for row in matrix]
+
+
 def block_to_dict(block: MLPBlock) -> dict[str, Any]:
-    """The exact exchange form: every number a ``"p/q"`` string."""
+    """The exact exchange form: every number a ``"p/q"`` string.
+
+    Float-backed weight matrices are written from the floats (``float.as_integer_ratio``),
+    which is the same text as the Fraction route and ten times faster (tests compare them).
+    """
     vec = lambda v: [format_rational(x) for x in v]  # noqa: E731
     norm = block.norm
     data = {
@@ -145,9 +166,9 @@ def block_to_dict(block: MLPBlock) -> dict[str, Any]:
             "beta": None if norm.beta is None else vec(norm.beta),
         },
         "activation": block.activation.name,
-        "w_in": [vec(r) for r in block.w_in],
+        "w_in": _matrix_text(block.w_in),
         "b_in": vec(block.b_in),
-        "w_out": [vec(r) for r in block.w_out],
+        "w_out": _matrix_text(block.w_out),
         "b_out": vec(block.b_out),
     }
     if norm.kind == "dyt":  # only DyT carries alpha, so every other kind's canonical text is unchanged
@@ -159,12 +180,42 @@ def dump_model(block: MLPBlock) -> str:
     return json.dumps(block_to_dict(block), indent=1)
 
 
-def model_sha256(block: MLPBlock) -> str:
-    """sha256 of the canonical exchange form (sorted keys, no spaces, name removed)."""
+def _canonical_sha256(block: MLPBlock) -> str:
     data = block_to_dict(block)
     data.pop("name")
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _is_sha256(value: object) -> bool:
+    return isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value)
+
+
+def model_sha256(block: MLPBlock, *, cache: bool = True) -> str:
+    """sha256 of the canonical exchange form (sorted keys, no spaces, name removed).
+
+    A block whose weight matrices are float arrays (a real model) takes about a second to
+    write out; its hash is kept in the on-disk cache (:mod:`geomcheck.io.cache`) under a key
+    made of the arrays' bytes and the exact text of everything else, so a repeat costs a
+    hash of the raw arrays (milliseconds). ``cache=False`` always recomputes.
+    """
+    sources = [m.source for m in (block.w_in, block.w_out) if isinstance(m, DyadicRows)]
+    if not cache or len(sources) != 2 or not all(hasattr(s, "tobytes") for s in sources):
+        return _canonical_sha256(block)
+    from geomcheck.io.cache import cached_value, weights_key
+
+    rest = block_to_dict(_without_matrices(block))
+    rest.pop("name")
+    key = weights_key(*sources, json.dumps(rest, sort_keys=True, separators=(",", ":")))
+    return cached_value("model-sha256", key, lambda: _canonical_sha256(block), _is_sha256)
+
+
+def _without_matrices(block: MLPBlock) -> MLPBlock:
+    # the block's small parts (biases, norm, activation) with 1×1 stand-in matrices: only for the cache key
+    from types import SimpleNamespace
+
+    return SimpleNamespace(name=block.name, norm=block.norm, activation=block.activation, w_in=[[0]],
+                           b_in=block.b_in, w_out=[[0]], b_out=block.b_out)
 
 
 def load_model_file(path: str | Path) -> MLPBlock:

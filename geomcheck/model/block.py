@@ -137,6 +137,15 @@ class MLPBlock:
         if self.norm.centers and d < 2:
             raise ModelFormatError("w_in: LayerNorm needs d ≥ 2 (with d = 1 every input centres to 0)")
 
+    def __repr__(self) -> str:
+        # short: the dataclass repr of a real layer is tens of millions of characters
+        eps = self.norm.eps
+        eps_text = str(eps) if len(str(eps)) <= 12 else f"{float(eps):.3g}"
+        source = "float arrays, read exactly" if isinstance(self.w_in, DyadicRows) else "exact rationals"
+        name = f"{self.name!r}, " if self.name else ""
+        return (f"<MLPBlock {name}{self.norm.kind} (eps = {eps_text}), {self.activation.name}, "
+                f"d = {self.d}, n = {self.n}, d_out = {self.d_out}, {source}>")
+
     @property
     def d(self) -> int:
         return self.w_in.shape[1] if isinstance(self.w_in, DyadicRows) else len(self.w_in[0])
