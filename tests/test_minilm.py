@@ -24,7 +24,7 @@ from geomcheck.io.resolve import load_model  # noqa: E402
 from geomcheck.io.vectors import parse_vector  # noqa: E402
 from geomcheck.exact.quadratic import rational_between  # noqa: E402
 from geomcheck.search.filter import filtered_signs_at_input  # noqa: E402
-from geomcheck.search.study import exact_layer, study_layer  # noqa: E402
+from geomcheck.studies.study import exact_layer, study_layer  # noqa: E402
 
 SENTENCE = "The cat sat on the mat."
 
@@ -97,7 +97,7 @@ def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
     assert out["nonorm"]["polysemantic_rays"] > 0
     # the command's table and plots render from this payload
     from geomcheck.cli.study_cmd import _human, _plots
-    from geomcheck.search.study import GELU_NOTE
+    from geomcheck.studies.study import GELU_NOTE
 
     payload = {"model": "all-MiniLM-L6-v2", "seed": 1, "full": False, "texts": ["Paris is big."],
                "note": GELU_NOTE, "layers": [out]}

@@ -122,7 +122,7 @@ def run(args) -> int:
 
         payload["certificate"] = write_certificate(args.certificate, result.certificate)
     if args.plot:
-        from geomcheck.search.path_plot import plot_path
+        from geomcheck.plots.path import plot_path
 
         plot_path(block, result.analysis, args.plot)
         payload["plot"] = args.plot

@@ -66,7 +66,7 @@ def run(args) -> int:
                             regions_certificate=bool(args.regions_certificate))
     payload = result.to_json()
     if args.plot:
-        from geomcheck.search.plots import plot_sphere
+        from geomcheck.plots.sphere import plot_sphere
 
         plot_sphere(block, args.plot, result.count)
         payload["plot"] = args.plot

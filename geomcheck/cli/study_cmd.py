@@ -5,7 +5,7 @@ per layer, computed exactly (no row certificate is checked, so every status is e
 centred norm below which each tested ray changes region, against the norms of
 real tokens), (b) superposition paths ``x + λ·d`` (exact number of gate-sign
 changes and the first λ), (c) the same weights without LayerNorm (how many
-regions a ray crosses). Logic in :mod:`geomcheck.search.study`, result object from :mod:`geomcheck.api.study`.
+regions a ray crosses). Logic in :mod:`geomcheck.studies.study`, result object from :mod:`geomcheck.api.study`.
 """
 
 from __future__ import annotations
