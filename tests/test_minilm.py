@@ -96,7 +96,8 @@ def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
     assert out["rays"]["tokens_at_or_below_max_r"] == 0
     assert out["nonorm"]["polysemantic_rays"] > 0
     # the command's table and plots render from this payload
-    from geomcheck.cli.study_cmd import _human, _plots
+    from geomcheck.cli.study_cmd import _human
+    from geomcheck.plots.study import figure_png, study_figures, write_figures
     from geomcheck.studies.study import GELU_NOTE
 
     payload = {"model": "all-MiniLM-L6-v2", "seed": 1, "full": False, "texts": ["Paris is big."],
@@ -104,7 +105,7 @@ def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
     import json
 
     assert json.loads(json.dumps(payload))["layers"][0]["rays"]["status"] == "estimate"  # --json works; no row certificate was checked
-    written = _plots(payload, str(tmp_path))
+    written = write_figures([(name, cap, figure_png(fig)) for name, cap, fig in study_figures(payload)], tmp_path)
     assert all((tmp_path / name).stat().st_size > 1000 for name in ("rays.png", "paths.png", "nonorm.png"))
     text = _human(dict(payload, plots=written))
     assert "not affine" in text and "minilm:2" in text

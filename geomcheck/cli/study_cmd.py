@@ -153,7 +153,7 @@ def _prepare_outputs(args) -> dict:
 
             raise MissingDependency("matplotlib", "plot", "--plot-dir/--report") from None
     inputs_out = args.save_inputs
-    if inputs_out is None and args.inputs is None:
+    if inputs_out is None:
         if "report" in out:
             inputs_out = str(out["report"].with_suffix("")) + ".inputs.npz"
         elif "plot_dir" in out:

@@ -17,15 +17,27 @@ from geomcheck.plots import pyplot
 __all__ = ["study_figures", "figure_png", "write_figures"]
 
 
-def _layer_names(payload: dict) -> str:
-    names = [L["layer"] for L in payload["layers"]]
-    return names[0] if len(names) == 1 else f"layers {', '.join(n.rpartition(':')[2] or n for n in names)}"
+def _label(L: dict) -> str:
+    return L.get("label") or L["layer"]
+
+
+def _where(payload: dict) -> str:
+    model = payload["model"] if len(payload["model"]) <= 40 else payload["model"][:38] + "…"
+    idx = [str(L.get("index", _label(L))) for L in payload["layers"]]
+    return f"{model}, layer{'s' if len(idx) > 1 else ''} {', '.join(idx)}"
+
+
+def _title(fig_or_ax, text: str, suptitle: bool = False) -> None:
+    import textwrap
+
+    wrapped = "\n".join(textwrap.wrap(text, 90))
+    (fig_or_ax.suptitle if suptitle else fig_or_ax.set_title)(wrapped, fontsize=10)
 
 
 def study_figures(payload: dict) -> list[tuple[str, str, object]]:
     plt = pyplot()
     layers = payload["layers"]
-    where = f"{payload['model']}, {_layer_names(payload)}"
+    where = _where(payload)
     figs = []
 
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -38,10 +50,10 @@ def study_figures(payload: dict) -> list[tuple[str, str, object]]:
             ax.scatter([j + 0.15], [norms["min"]], marker="v", color="C3", label="smallest token ‖Px‖" if j == 0 else None)
             ax.scatter([j + 0.15], [norms["median"]], marker="o", color="C3", label="median token ‖Px‖" if j == 0 else None)
     ax.set_yscale("log")
-    ax.set_xticks(range(len(layers)), [L["layer"] for L in layers])
+    ax.set_xticks(range(len(layers)), [_label(L) for L in layers])
     ax.set_xlabel("layer")
     ax.set_ylabel("centred norm ‖Px‖ (log)")
-    ax.set_title(f"{where}: rays t·v — below r the ray changes gate pattern", fontsize=10)
+    _title(ax, f"{where}: rays t·v — below r the ray changes gate pattern")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     fig.tight_layout()
@@ -54,10 +66,10 @@ def study_figures(payload: dict) -> list[tuple[str, str, object]]:
     rel_bins = np.logspace(np.log10(min(all_rel)), np.log10(max(all_rel)) + 1e-9, 25) if all_rel else 10
     for L in layers:
         pp = L["paths"]["per_pair"]
-        axes[0].hist([q["changes"] for q in pp], bins=change_bins, histtype="step", linewidth=1.5, label=L["layer"])
+        axes[0].hist([q["changes"] for q in pp], bins=change_bins, histtype="step", linewidth=1.5, label=_label(L))
         rel = [q["first_relative"] for q in pp if q["first_relative"]]
         if rel:
-            axes[1].hist(rel, bins=rel_bins, histtype="step", linewidth=1.5, label=L["layer"])
+            axes[1].hist(rel, bins=rel_bins, histtype="step", linewidth=1.5, label=_label(L))
     axes[0].set_xlabel("exact gate-sign changes along x + λ·d")
     axes[0].set_ylabel("pairs (x, d)")
     axes[1].set_xlabel("first change at λ·‖d‖/‖x‖ (log)")
@@ -66,17 +78,17 @@ def study_figures(payload: dict) -> list[tuple[str, str, object]]:
     for a in axes:
         if a.get_legend_handles_labels()[0]:
             a.legend(fontsize=7)
-    fig.suptitle(f"{where}: superposition paths x + λ·d (gate-sign patterns)", fontsize=10)
+    _title(fig, f"{where}: superposition paths x + λ·d (gate-sign patterns)", True)
     fig.tight_layout()
     figs.append(("paths.png", "Superposition paths: exact gate-sign changes and where the first one happens", fig))
 
     fig, ax = plt.subplots(figsize=(8, 4))
     flip_bins = np.linspace(0, max([f for L in layers for f in L["nonorm"]["per_direction_flips"]] + [1]), 31)
     for L in layers:
-        ax.hist(L["nonorm"]["per_direction_flips"], bins=flip_bins, histtype="step", linewidth=1.5, label=L["layer"])
+        ax.hist(L["nonorm"]["per_direction_flips"], bins=flip_bins, histtype="step", linewidth=1.5, label=_label(L))
     ax.set_xlabel("neurons a ray t·v crosses without the normalization")
     ax.set_ylabel("directions v")
-    ax.set_title(f"{where}: the same weights without the normalization (counterfactual)", fontsize=10)
+    _title(ax, f"{where}: the same weights without the normalization (counterfactual)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)
     fig.tight_layout()
@@ -90,19 +102,18 @@ def study_figures(payload: dict) -> list[tuple[str, str, object]]:
             if not pp:
                 continue
             axes[0].scatter([q["flips"] for q in pp], [100 * q["affine_fit_residual"] for q in pp], s=18,
-                            color=f"C{j % 10}", label=L["layer"])
+                            color=f"C{j % 10}", label=_label(L))
             t10 = [q["tangent_error_angles"]["10%"] for q in pp if q["tangent_error_angles"]["10%"] is not None]
             if t10:
                 axes[1].scatter([j] * len(t10), t10, s=18, color=f"C{j % 10}")
         axes[0].set_xlabel("exact gate flips along the rotation")
         axes[0].set_ylabel("single-region fit residual (% of variation)")
         axes[0].set_ylim(bottom=0)
-        axes[1].set_xticks(range(len(layers)), [L["layer"] for L in layers])
+        axes[1].set_xticks(range(len(layers)), [_label(L) for L in layers])
         axes[1].set_xlabel("layer")
         axes[1].set_ylabel("angle where the tangent line is 10 % off (°)")
         axes[0].legend(fontsize=7)
-        fig.suptitle(f"{where}: the MLP output while z(x) rotates toward z(d) (token pairs; sampled, estimate)",
-                     fontsize=10)
+        _title(fig, f"{where}: the MLP output while z(x) rotates toward z(d) (token pairs; sampled, estimate)", True)
         fig.tight_layout()
         figs.append(("rotation.png", "Output along token rotations: flips against the single-region residual; "
                                      "how far the tangent line holds", fig))

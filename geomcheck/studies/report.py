@@ -67,11 +67,10 @@ def _sens(s: dict | None) -> str:
 def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, command: str, version: str) -> str:
     """The HTML text. ``figures``: (name, caption, PNG bytes), embedded as data URIs."""
     layers = payload["layers"]
-    verdict = payload.get("verdict") or {}
     parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              f"<title>geomcheck study: {_e(payload['model'])}</title><style>{CSS}</style></head><body>",
              f"<h1>geomcheck study: {_e(payload['model'])}</h1>",
-             f"<p class='muted'>Layers {_e(', '.join(L['layer'] for L in layers))}; seed {payload['seed']}"
+             f"<p class='muted'>{_e(', '.join(_lbl(L) for L in layers))}; seed {payload['seed']}"
              f"{', full sample' if payload['full'] else ''}; {len(payload['texts'])} text(s); direction sources: "
              f"{_e(', '.join(payload.get('sources', [])))}.</p>",
              "<h2>The answer</h2>",
@@ -80,8 +79,10 @@ def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, comma
              "c₀ + c₁cos θ + c₂sin θ along the rotation.)</p>",
              f"<p class='answer'>{_e(payload.get('answer', ''))}</p>",
              "<h2>Verdicts and what backs them</h2>",
-             f"<p><span class='verdict estimate'>status: {_e(verdict.get('status', payload.get('status', '')))}</span> — "
-             f"{_e(verdict.get('reason', payload.get('reason', '')))}</p>",
+             f"<p><span class='verdict estimate'>status: {_e(payload.get('status', ''))}</span> — "
+             + (f"checked by the trusted checker ({_e(payload.get('certificate_kind'))} certificate): "
+                if payload.get("checked") else "no certificate checked: ")
+             + f"{_e(payload.get('checker') or '')}</p>",
              "<ul><li><b>Counts</b> (gate flips along rays and paths, critical norms, the no-normalization "
              "counterfactual) are computed exactly in rational arithmetic by the path engine; no certificate was "
              "checked for these rows, so they are labelled <i>estimate</i>. To have the trusted checker verify a row, "
@@ -96,19 +97,19 @@ def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, comma
                  "real tokens' norms are shown beside it.</p>")
     parts.append(_table(["layer", "ε", "directions", "largest r", "sensitivity of largest r",
                          "token ‖Px‖ median [min – max]", "tokens ≤ largest r"],
-                        [[L["layer"], L["rays"]["eps"], L["rays"]["directions"], _num(L["rays"]["max_r"]),
+                        [[_lbl(L), L["rays"]["eps"], L["rays"]["directions"], _num(L["rays"]["max_r"]),
                           _sens(L["rays"].get("max_r_sensitivity")), _range(L["rays"]["token_centred_norm"]),
                           L["rays"]["tokens_at_or_below_max_r"]] for L in layers]))
     parts.append("<h2>(b) Superposition paths x + λ·d</h2>")
     parts.append(_table(["layer", "pairs", "changes median [min – max]", "pairs with no change",
                          "first change λ·‖d‖/‖x‖ median [min – max]", "sensitivity of the smallest"],
-                        [[L["layer"], L["paths"]["pairs"], _range(L["paths"]["changes"], ".0f"),
+                        [[_lbl(L), L["paths"]["pairs"], _range(L["paths"]["changes"], ".0f"),
                           L["paths"]["pairs_with_no_change"], _range(L["paths"]["first_change_relative"]),
                           _sens(L["paths"].get("first_change_relative_min_sensitivity"))] for L in layers]))
     parts.append("<h2>(c) Without the normalization (counterfactual)</h2>")
     parts.append(_table(["layer", "directions", "rays crossing ≥ 1 neuron", "flips median [min – max]",
                          "regions median [min – max]"],
-                        [[L["layer"], L["nonorm"]["directions"], L["nonorm"]["polysemantic_rays"],
+                        [[_lbl(L), L["nonorm"]["directions"], L["nonorm"]["polysemantic_rays"],
                           _range(L["nonorm"]["flips"], ".0f"), _range(L["nonorm"]["regions"], ".0f")]
                          for L in layers]))
     parts.append("<h2>(d) The output along rotations of token pairs</h2>")
@@ -116,13 +117,13 @@ def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, comma
     for L in layers:
         s = L["rotation"].get("summary") or {}
         pct = (lambda st: None if not st else {k: (100 * v if k != "count" else v) for k, v in st.items()})
-        rows.append([L["layer"], L["rotation"]["pairs"], _range(s.get("angle_total"), ".0f"),
+        rows.append([_lbl(L), L["rotation"]["pairs"], _range(s.get("angle_total"), ".0f"),
                      _range(s.get("flips"), ".0f"), _range(pct(s.get("affine_fit_residual")), ".1f"),
                      _range(s.get("tangent_error_10%"), ".2g"), _range(s.get("transition_ratio"), ".2g")])
     parts.append(_table(["layer", "rotations", "angle (°)", "gate flips (exact)", "single-region residual (%)",
                          "tangent 10 % off at (°)", "transition width / flip spacing"], rows))
     for L in layers:
-        parts.append(f"<p><b>{_e(L['layer'])}.</b> {_e(L['rotation'].get('answer', ''))}</p>")
+        parts.append(f"<p><b>{_e(_lbl(L))}.</b> {_e(L['rotation'].get('answer', ''))}</p>")
     samp = layers[0]["rotation"]["sampling"] if layers else {}
     parts.append(f"<p class='muted'>Sampling: {_e(samp.get('samples'))} points per rotation, "
                  f"{_e(samp.get('grid', ''))}; derivatives in closed form.</p>")
@@ -152,3 +153,7 @@ def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, comma
                  + _e(json.dumps(payload, indent=1, default=str)) + "</pre></details>")
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _lbl(L: dict) -> str:
+    return L.get("label") or L["layer"]

@@ -745,6 +745,7 @@ def run_study(family: ModelFamily, layers=None, *, seed: int = 0, full: bool = F
                              random_dirs=li.random, sources=sources, sae_rows=sae_rows,
                              rotation_samples=rotation_samples, sensitivity=sensitivity)
         result["index"] = layer
+        result["label"] = result["layer"] if len(result["layer"]) <= 12 else f"layer {layer}"
         result["inputs_sha256"] = li.sha256()
         out.append(result)
     if bar is not None:
