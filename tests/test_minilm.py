@@ -137,3 +137,22 @@ def test_ray_threshold_agrees_with_the_path_engine(block):
     assert last.p == 0  # the ray's crossing polynomial has no λ¹ term: λ² is rational
     assert (last.q * last.q * last.D) * ray.centred_norm2 == ray.max_r2
     assert sum(len(c.neurons) for c in analysis.crossings) == ray.flips
+
+
+def test_study_rerun_from_saved_inputs_is_bit_for_bit(tmp_path, capsys):
+    """Issue 12.6: the MiniLM study re-run from the inputs it saved reproduces every number."""
+    import json
+
+    base = ["study", "minilm", "--layers", "2", "--text", "Paris is big.", "--sizes", "2,2,3",
+            "--rotation-samples", "64", "--json", "--no-progress"]
+    assert main(base + ["--save-inputs", str(tmp_path / "in.npz")]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(base[:4] + base[6:] + ["--inputs", str(tmp_path / "in.npz")]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert first["inputs"]["sha256"] == first["inputs"]["written_sha256"] == second["inputs"]["sha256"]
+    assert second["inputs"]["file_sha256"] == first["inputs"]["sha256"]
+    assert first["weights_sha256"] == second["weights_sha256"] and len(first["weights_sha256"]) == 1
+    first.pop("inputs"), second.pop("inputs")
+    assert first == second
+    L = first["layers"][0]
+    assert L["layer"] == "minilm:2" and L["rays"]["max_r_sensitivity"]["values"]
