@@ -184,3 +184,17 @@ def test_report_is_self_contained(tmp_path, capsys):
     assert not re.search(r"(src|href)=['\"](?!data:)", text)  # nothing loaded from outside the file
     _, _, _, digest = read_inputs(tmp_path / "in.npz")
     assert digest in text and "geomcheck study" in text and "estimate" in text
+
+
+def test_check_rows_gates_every_path_row_through_the_checker(tmp_path, capsys):
+    toy_inputs(tmp_path / "in.npz", layers=(0,))
+    out = run_json(capsys, ["study", TOY.format(act="relu", layer="{layer}"), "--inputs", str(tmp_path / "in.npz"),
+                            "--sizes", "2,2,6", "--rotation-samples", "0", "--check-rows", "--json"])
+    paths = out["layers"][0]["paths"]
+    assert paths["rows_checked"] == paths["pairs"] == len(paths["per_pair"]) > 0
+    for row in paths["per_pair"]:
+        v = row["verdict"]
+        assert v["checked"] and v["certificate_kind"] == "path"
+        # the checked statement is "region-constant": a sign change refutes it; a proof means no change
+        # (a touching zero without a change also refutes it, so "refuted" does not imply a change)
+        assert v["status"] in ("proved", "refuted") and (v["status"] == "refuted") >= (row["changes"] > 0)

@@ -19,14 +19,16 @@ __all__ = ["study", "study_minilm"]
 
 def study(model: str, layers=None, *, seed: int = 0, full: bool = False, texts=None, sources=None,
           sae: str | None = None, sizes=None, rotation_samples: int = 401, inputs: str | None = None,
-          save_inputs: str | None = None, progress: bool = False, sensitivity: bool = True) -> Result:
+          save_inputs: str | None = None, progress: bool = False, sensitivity: bool = True,
+          check_rows: bool = False) -> Result:
     """Study ``model`` (``minilm``, ``smollm2``, a Hugging Face folder or ``.safetensors`` spec with
     ``?layer=N`` or ``{layer}``, any spec with ``{layer}``) over ``layers``."""
     from geomcheck.studies.study import ROW_VERDICT, SOURCES, model_family, run_study
 
     payload = run_study(model_family(model), layers, seed=seed, full=full, texts=texts,
                         sources=tuple(sources or SOURCES), sae=sae, sizes=sizes, rotation_samples=rotation_samples,
-                        inputs=inputs, save_inputs=save_inputs, progress=progress, sensitivity=sensitivity)
+                        inputs=inputs, save_inputs=save_inputs, progress=progress, sensitivity=sensitivity,
+                        check_rows=check_rows)
     return Result("study", ROW_VERDICT, payload)
 
 

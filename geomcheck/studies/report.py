@@ -106,6 +106,13 @@ def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, comma
                         [[_lbl(L), L["paths"]["pairs"], _range(L["paths"]["changes"], ".0f"),
                           L["paths"]["pairs_with_no_change"], _range(L["paths"]["first_change_relative"]),
                           _sens(L["paths"].get("first_change_relative_min_sensitivity"))] for L in layers]))
+    for L in layers:
+        if "rows_checked" in L["paths"]:
+            statuses = [q["verdict"]["status"] for q in L["paths"]["per_pair"]]
+            parts.append(f"<p>{_e(_lbl(L))}: {L['paths']['rows_checked']} of {L['paths']['pairs']} path rows were "
+                         "certified and accepted by the trusted checker in this run ("
+                         + _e(", ".join(f"{statuses.count(s)} {s}" for s in sorted(set(statuses))))
+                         + "; statement: the path is region-constant).</p>")
     parts.append("<h2>(c) Without the normalization (counterfactual)</h2>")
     parts.append(_table(["layer", "directions", "rays crossing ≥ 1 neuron", "flips median [min – max]",
                          "regions median [min – max]"],

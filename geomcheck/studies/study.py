@@ -133,17 +133,27 @@ class ExactLayer:
         return out
 
     # ------------------------------------------------------------------ paths
-    def paths(self, pairs, analyses: list | None = None) -> list[PathResult]:
+    def paths(self, pairs, analyses: list | None = None, verdicts: list | None = None) -> list[PathResult]:
         """Exact gate-sign changes along ``x + λ·v`` for λ > 0 (open), for each (x, v).
 
-        ``analyses``: when a list, each pair's :class:`PathSpec` and ``PathAnalysis`` are appended to it."""
+        ``analyses``: when a list, each pair's :class:`PathSpec` and ``PathAnalysis`` are appended to it.
+        ``verdicts``: when a list, each pair's analysis is certified and gated
+        (:func:`geomcheck.api.paths.analyse`: the ``path`` certificate, the trusted checker in this run)
+        and the :class:`~geomcheck.verdicts.Verdict` for "the path is region-constant" appended."""
         from geomcheck.geometry.paths import PathSpec
         from geomcheck.search.paths import analyse_path_fast
 
         out = []
         for x, v in pairs:
             spec = PathSpec(tuple(x), tuple(v), Fraction(0), None, False, False, "superposition")
-            analysis = analyse_path_fast(self.block, spec)
+            if verdicts is not None:
+                from geomcheck.api.paths import analyse
+
+                gated = analyse(self.block, spec)
+                analysis = gated.analysis
+                verdicts.append(gated.verdict)
+            else:
+                analysis = analyse_path_fast(self.block, spec)
             if analyses is not None:
                 analyses.append((spec, analysis))
             changed = [(c.at, f) for c, f in zip(analysis.crossings, analysis.flips) if f]
@@ -466,12 +476,15 @@ def _direction_sets(block: MLPBlock, tokens, random_dirs, neuron_ids, sources, s
 
 def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]], *, seed: int, full: bool,
                 progress=None, sizes: tuple[int, int, int] | None = None, random_dirs=None,
-                sources=SOURCES, sae_rows=(), rotation_samples: int = 401, sensitivity: bool = True) -> dict:
+                sources=SOURCES, sae_rows=(), rotation_samples: int = 401, sensitivity: bool = True,
+                check_rows: bool = False) -> dict:
     """(a) rays, (b) superposition paths, (c) the no-normalization counterfactual, (d) the output along
     the rotations of token pairs, for one block.
 
     ``sizes = (neurons, random directions, pairs)`` overrides the default/full sample sizes;
     ``random_dirs`` (float32 k × d) replaces the seeded random directions (a re-run from saved inputs).
+    ``check_rows``: certify every superposition path and have the checker verify it in this run
+    (each ``paths.per_pair`` row then carries its gated verdict for "the path is region-constant").
     """
     rng = np.random.default_rng(seed)
     layer = exact_layer(block)
@@ -566,8 +579,9 @@ def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]],
             pairs.append((kind, xi, label, token_vecs[xi], v))
     results: list[PathResult] = []
     analyses: list = []
+    verdicts: list | None = [] if check_rows else None
     for chunk in chunks(pairs, 4):
-        results.extend(layer.paths([(x, v) for *_, x, v in chunk], analyses))
+        results.extend(layer.paths([(x, v) for *_, x, v in chunk], analyses, verdicts))
         if progress:
             progress.update(len(chunk))
     rel_first = []
@@ -590,6 +604,10 @@ def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]],
                       "first_relative": None if r.first is None else float(r.first) * _norm(v) / _norm(x)}
                      for (kind, xi, label, x, v), r in zip(pairs, results)],
     }
+    if verdicts is not None:
+        for row, verdict in zip(paths_out["per_pair"], verdicts):
+            row["verdict"] = dict(verdict.to_json(), statement="the path x + λ·d, λ > 0, is region-constant")
+        paths_out["rows_checked"] = sum(1 for v in verdicts if v.checked)
     if sensitivity and rel_first:
         j = min((j for j, r in enumerate(results) if r.first is not None),
                 key=lambda j: float(results[j].first) * _norm(pairs[j][4]) / _norm(pairs[j][3]))
@@ -686,7 +704,7 @@ def _sae_rows(path: str | None, block: MLPBlock, count: int, rng) -> list:
 def run_study(family: ModelFamily, layers=None, *, seed: int = 0, full: bool = False, texts=None,
               sources=SOURCES, sae: str | None = None, sizes=None, rotation_samples: int = 401,
               inputs: str | None = None, save_inputs: str | None = None, progress: bool = True,
-              sensitivity: bool = True) -> dict:
+              sensitivity: bool = True, check_rows: bool = False) -> dict:
     """The study over ``layers`` of ``family`` (one :func:`study_layer` per layer).
 
     ``inputs``: re-run from a file :func:`write_inputs` wrote (its token activations and random
@@ -743,7 +761,7 @@ def run_study(family: ModelFamily, layers=None, *, seed: int = 0, full: bool = F
         sae_rows = _sae_rows(sae, block, sizes[0] if sizes else 16, np.random.default_rng(seed + 1000 + layer))
         result = study_layer(block, tokens, seed=seed + layer, full=full, progress=bar, sizes=sizes,
                              random_dirs=li.random, sources=sources, sae_rows=sae_rows,
-                             rotation_samples=rotation_samples, sensitivity=sensitivity)
+                             rotation_samples=rotation_samples, sensitivity=sensitivity, check_rows=check_rows)
         result["index"] = layer
         result["label"] = result["layer"] if len(result["layer"]) <= 12 else f"layer {layer}"
         result["inputs_sha256"] = li.sha256()
