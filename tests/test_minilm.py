@@ -24,7 +24,7 @@ from geomcheck.io.resolve import load_model  # noqa: E402
 from geomcheck.io.vectors import parse_vector  # noqa: E402
 from geomcheck.exact.quadratic import rational_between  # noqa: E402
 from geomcheck.search.filter import filtered_signs_at_input  # noqa: E402
-from geomcheck.search.study import exact_layer, study_layer  # noqa: E402
+from geomcheck.studies.study import exact_layer, study_layer  # noqa: E402
 
 SENTENCE = "The cat sat on the mat."
 
@@ -96,15 +96,16 @@ def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
     assert out["rays"]["tokens_at_or_below_max_r"] == 0
     assert out["nonorm"]["polysemantic_rays"] > 0
     # the command's table and plots render from this payload
-    from geomcheck.cli.study_cmd import _human, _plots
-    from geomcheck.search.study import GELU_NOTE
+    from geomcheck.cli.study_cmd import _human
+    from geomcheck.plots.study import figure_png, study_figures, write_figures
+    from geomcheck.studies.study import GELU_NOTE
 
     payload = {"model": "all-MiniLM-L6-v2", "seed": 1, "full": False, "texts": ["Paris is big."],
                "note": GELU_NOTE, "layers": [out]}
     import json
 
     assert json.loads(json.dumps(payload))["layers"][0]["rays"]["status"] == "estimate"  # --json works; no row certificate was checked
-    written = _plots(payload, str(tmp_path))
+    written = write_figures([(name, cap, figure_png(fig)) for name, cap, fig in study_figures(payload)], tmp_path)
     assert all((tmp_path / name).stat().st_size > 1000 for name in ("rays.png", "paths.png", "nonorm.png"))
     text = _human(dict(payload, plots=written))
     assert "not affine" in text and "minilm:2" in text
@@ -136,3 +137,22 @@ def test_ray_threshold_agrees_with_the_path_engine(block):
     assert last.p == 0  # the ray's crossing polynomial has no λ¹ term: λ² is rational
     assert (last.q * last.q * last.D) * ray.centred_norm2 == ray.max_r2
     assert sum(len(c.neurons) for c in analysis.crossings) == ray.flips
+
+
+def test_study_rerun_from_saved_inputs_is_bit_for_bit(tmp_path, capsys):
+    """Issue 12.6: the MiniLM study re-run from the inputs it saved reproduces every number."""
+    import json
+
+    base = ["study", "minilm", "--layers", "2", "--text", "Paris is big.", "--sizes", "2,2,3",
+            "--rotation-samples", "64", "--json", "--no-progress"]
+    assert main(base + ["--save-inputs", str(tmp_path / "in.npz")]) == 0
+    first = json.loads(capsys.readouterr().out)
+    assert main(base[:4] + base[6:] + ["--inputs", str(tmp_path / "in.npz")]) == 0
+    second = json.loads(capsys.readouterr().out)
+    assert first["inputs"]["sha256"] == first["inputs"]["written_sha256"] == second["inputs"]["sha256"]
+    assert second["inputs"]["file_sha256"] == first["inputs"]["sha256"]
+    assert first["weights_sha256"] == second["weights_sha256"] and len(first["weights_sha256"]) == 1
+    first.pop("inputs"), second.pop("inputs")
+    assert first == second
+    L = first["layers"][0]
+    assert L["layer"] == "minilm:2" and L["rays"]["max_r_sensitivity"]["values"]

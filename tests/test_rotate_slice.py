@@ -90,7 +90,7 @@ def test_path_plot_uses_the_angle_axis_and_keeps_lambda_without_a_norm(tmp_path)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from geomcheck.search.path_plot import plot_path
+    from geomcheck.plots.path import plot_path
 
     block = load_model("toy:sphere4")
     an = analyse_path(block, PathSpec.arc(X, Y))

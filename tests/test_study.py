@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings, strategies as st
 from geomcheck.exact.quadratic import rational_between
 from geomcheck.exact.bulk import fold_rows
 from geomcheck.model import MLPBlock, make_normalization
-from geomcheck.search.study import ExactLayer
+from geomcheck.studies.study import ExactLayer
 from tests.strategies import blocks, vectors
 
 EPS = st.sampled_from([Fraction(0), Fraction(1, 10), Fraction(1, 1000), Fraction(3)])

@@ -177,7 +177,7 @@ def run(args) -> int:
 
         payload["certificate"] = write_certificate(args.certificate, result.certificate)
     if args.plot:
-        from geomcheck.search.path_plot import plot_path
+        from geomcheck.plots.path import plot_path
 
         draw_plot(payload, "plot", args.plot, lambda: plot_path(block, result.analysis, args.plot))
     if args.json_lines:

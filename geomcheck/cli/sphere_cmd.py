@@ -87,7 +87,7 @@ def run(args) -> int:
         stages.next()
     payload = result.to_json()
     if args.plot:
-        from geomcheck.search.plots import plot_sphere
+        from geomcheck.plots.sphere import plot_sphere
 
         draw_plot(payload, "plot", args.plot, lambda: plot_sphere(block, args.plot, result.count))
     if args.certificate:
