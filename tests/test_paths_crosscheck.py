@@ -207,9 +207,10 @@ def test_batch_estimates_match_exact_counts(spec):
 
 def test_filtered_equals_exact_with_the_bulk_digit_product(monkeypatch):
     """The many-candidates route (one exact float64 digit product over the rows) gives the same answers."""
+    import geomcheck.search.exactrows as rows
     import geomcheck.search.paths as fast
 
-    monkeypatch.setattr(fast, "_BATCH_THRESHOLD", 0)
+    monkeypatch.setattr(rows, "_BATCH_THRESHOLD", 0)
     block = load_model("toy:random?d=6&n=30&seed=9&eps=1/50")
     rng = random.Random(9)
     for path in random_paths(block, rng, 4):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from fractions import Fraction as F
 
+import geomcheck.search.exactrows as exactrows
 import geomcheck.search.paths as fast_paths
 
 from geomcheck.geometry.paths import PathSpec, analyse_path, neuron_zeros, path_coefficients
@@ -145,12 +146,12 @@ def test_batched_digit_products_equal_integer_dots():
     x = tuple(F(rng.gauss(0, 1)) for _ in range(d))
     v = tuple(F(rng.gauss(0, 1)) * 2**40 for _ in range(d))  # long integers on the vector side too
     coef = path_coefficients(block, PathSpec.superposition(x, v))
-    cache = fast_paths._integer_rows(block)
+    form = exactrows._FoldedRows(block)
     neurons = list(range(0, n, 2)) + [n - 1]
-    batched = fast_paths._batched_numerators(block, cache, coef, neurons)
+    batched = form._bulk([list(coef.u0_int), list(coef.w_int)], neurons)
     for i in neurons:
-        row, _ = fast_paths._row(cache, block, i)
-        assert batched[i] == (sum(a * b for a, b in zip(row, coef.u0_int)), sum(a * b for a, b in zip(row, coef.w_int)))
+        row, _ = form.integer_row(i)
+        assert batched[i] == [sum(a * b for a, b in zip(row, coef.u0_int)), sum(a * b for a, b in zip(row, coef.w_int))]
     assert max(abs(a).bit_length() for a, _ in batched.values()) > 60  # beyond one float's exact range
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from fractions import Fraction
 from typing import Iterable
 
@@ -72,10 +73,23 @@ def parse_rational_vector(values: Iterable[object], what: str = "vector") -> tup
     return tuple(parse_rational(v, f"{what}[{i}]") for i, v in enumerate(values))
 
 
+def _int_text(n: int) -> str:
+    """``str(n)`` without Python's 4300-digit guard: exact values such as ε = 10⁻⁵⁰⁰⁰ are that long."""
+    try:
+        return str(n)
+    except ValueError:
+        limit = sys.get_int_max_str_digits()
+        sys.set_int_max_str_digits(0)
+        try:
+            return str(n)
+        finally:
+            sys.set_int_max_str_digits(limit)
+
+
 def format_rational(q: Fraction | int) -> str:
     """``"p/q"``, or ``"p"`` when the denominator is 1: exact and re-readable."""
     if not isinstance(q, Fraction):  # avoid re-building Fractions: models hold millions
         q = Fraction(q)
     if q.denominator == 1:
-        return str(q.numerator)
-    return f"{q.numerator}/{q.denominator}"
+        return _int_text(q.numerator)
+    return f"{_int_text(q.numerator)}/{_int_text(q.denominator)}"

@@ -24,10 +24,19 @@ is region-constant — the cancellation the essay's claim rests on, visible in
 :attr:`PathAnalysis.polynomials`. At ε > 0, ``λ*² = b'²·dε/(d·β² − b'²·n₂)``
 is rational and the critical squared centred norm is ``r² = λ*²·n₂``.
 
-Ordering is exact: equal crossings of different neurons (simultaneous flips)
-are *one* crossing listing all of them; a double root without a sign change
-(a touching zero) is still a crossing (with ``map_changes`` false when the
-patterns on both sides agree). Between crossings the sign of each neuron is
+**What a crossing is (the one definition, used by every front-end).** A
+crossing is a λ in the open domain where at least one neuron's pre-activation
+is exactly 0; its ``neurons`` are all neurons vanishing there. So a path is
+region-constant (one sign pattern at every point, DESIGN §1) iff it has no
+crossing. A double root without a sign change (a *touching* zero: the path
+touches neuron i's boundary and comes back) is a crossing — the touching
+point has a pattern with a 0 — but no neuron flips there:
+:attr:`PathAnalysis.flips` lists, per crossing, the neurons whose sign
+differs between the segments on either side, and ``map_changes`` is false
+when the patterns on both sides agree. Counts of *sign changes* (the study's
+"gate-sign changes") are ``sum(len(f) for f in analysis.flips)``, not the
+number of crossings. Ordering is exact: equal crossings of different neurons
+(simultaneous flips) are *one* crossing listing all of them. Between crossings the sign of each neuron is
 constant (t_i is continuous and N > 0 on the domain), which is how patterns
 are built: one exact sign evaluation per neuron and stretch between its own
 zeros.
@@ -45,7 +54,6 @@ that end is opened, and the zero is listed in ``endpoint_zeros``.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from functools import cached_property, cmp_to_key
@@ -367,6 +375,21 @@ class PathAnalysis:
         return "proved" if not self.crossings else "refuted"
 
     @property
+    def flips(self) -> list[tuple[int, ...]]:
+        """Per crossing, the neurons whose sign differs between the segments on either side.
+
+        A touching zero (double root) is a crossing whose neuron does not flip; a
+        neuron that goes + → 0 → − … is not possible between two segments, since
+        segment patterns hold at interior points (no 0 unless the neuron is 0 on
+        the whole segment).
+        """
+        out = []
+        for k, crossing in enumerate(self.crossings):
+            before, after = self.segments[k].pattern, self.segments[k + 1].pattern
+            out.append(tuple(i for i in crossing.neurons if before[i] != after[i]))
+        return out
+
+    @property
     def is_ray(self) -> bool:
         return self.spec.kind == "ray" or (all(v == 0 for v in self.spec.base) and self.spec.start == 0
                                             and self.spec.end is None and not self.spec.start_closed)
@@ -613,17 +636,12 @@ def assemble_from_groups(
     return analysis
 
 
-_SINGLE_CACHE: "weakref.WeakKeyDictionary[MLPBlock, dict[int, bool]]" = weakref.WeakKeyDictionary()
-
-
 def _single_neuron_changes(block: MLPBlock, i: int) -> bool:
-    """``W_out[:, i] ≠ 0 and [w̃_i | b'_i] ≠ 0`` (exact; remembered per block and neuron)."""
-    cached = _SINGLE_CACHE.get(block)
-    if cached is None:
-        cached = _SINGLE_CACHE[block] = {}
+    """``W_out[:, i] ≠ 0 and [w̃_i | b'_i] ≠ 0`` (exact; remembered in the block's derived data)."""
+    cached = block.data.cached("paths.single_neuron_changes", dict)
     if i not in cached:
         f = block.folded
-        cached[i] = any(row[i] != 0 for row in block.w_out) and (f.bias[i] != 0 or any(w != 0 for w in f.weights[i]))
+        cached[i] = not block.output_is_zero(i) and (f.bias[i] != 0 or not f.row_is_zero(i))
     return cached[i]
 
 
@@ -636,8 +654,9 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
     if len(flipped) == 1:
         # one neuron: W_out[:, i]·[w̃_i | b'_i] is an outer product, zero iff a factor is zero
         return _single_neuron_changes(block, flipped[0][0])
-    for out_row in block.w_out:
-        active = [(i, s * out_row[i]) for i, s in flipped if out_row[i]]
+    columns = {i: block.w_out_column(i) for i, _ in flipped}
+    for r in range(block.d_out):
+        active = [(i, s * columns[i][r]) for i, s in flipped if columns[i][r]]
         if not active:
             continue
         for k in range(block.d + 1):

@@ -24,6 +24,8 @@ from geomcheck.exact.backend import matvec
 from geomcheck.exact.bulk import fold_rows
 from geomcheck.exact.signs import sign, sign_sqrt_combination
 from geomcheck.model.activations import Activation
+from geomcheck.model.derived import BlockData
+from geomcheck.model.lazy import DyadicRows, LazyFoldedBias, LazyFoldedRows
 from geomcheck.model.norms import Normalization
 
 __all__ = ["MLPBlock", "FoldedBlock", "pattern_string"]
@@ -32,6 +34,10 @@ Vector = Sequence[Fraction]
 Matrix = tuple[tuple[Fraction, ...], ...]
 
 _SYMBOL = {1: "+", -1: "-", 0: "0"}
+
+
+def _float_list(values) -> list:
+    return values.tolist() if hasattr(values, "tolist") else list(values)
 
 
 def pattern_string(signs: Sequence[int]) -> str:
@@ -61,6 +67,11 @@ class FoldedBlock:
     def d(self) -> int:
         return len(self.weights[0])
 
+    def row_is_zero(self, i: int) -> bool:
+        """``w̃_i = 0`` exactly (lazy folded rows answer without building the row)."""
+        test = getattr(self.weights, "is_zero", None)
+        return test(i) if test is not None else not any(self.weights[i])
+
     def preactivations_at(self, z: Vector) -> list[Fraction]:
         """Exact ``w̃·z + b'`` at a rational point z of the normalized space."""
         return [h + b for h, b in zip(matvec(self.weights, z), self.bias)]
@@ -81,20 +92,43 @@ class MLPBlock:
     activation: Activation
     name: str = field(default="")
 
+    @classmethod
+    def from_float_arrays(cls, w_in, b_in, w_out, b_out, norm: Normalization, activation: Activation,
+                          name: str = "") -> "MLPBlock":
+        """A block whose weight matrices are float arrays, read exactly and lazily.
+
+        ``w_in`` (n×d) and ``w_out`` (d_out×n) are float arrays (numpy, or lists of float
+        rows): every float is an exact dyadic rational, so they are kept as they are
+        (:class:`~geomcheck.model.lazy.DyadicRows`) and rows become Fractions only when
+        read. Bulk exact work (the filtered engines' integer products) reads the arrays
+        directly. ``b_in``, ``b_out`` are sequences of exact numbers (Fractions, ints or
+        floats — a float is read as its exact value); ``norm`` holds γ, β and ε exactly.
+        """
+        return cls(DyadicRows(w_in), tuple(map(Fraction, _float_list(b_in))), DyadicRows(w_out),
+                   tuple(map(Fraction, _float_list(b_out))), norm, activation, name)
+
     def __post_init__(self) -> None:
-        n, d = len(self.w_in), len(self.w_in[0]) if self.w_in else 0
+        if isinstance(self.w_in, DyadicRows):
+            n, d = self.w_in.shape
+        else:
+            n, d = len(self.w_in), len(self.w_in[0]) if self.w_in else 0
         if n == 0 or d == 0:
             raise ModelFormatError("w_in: must have at least one row and one column")
-        for i, row in enumerate(self.w_in):
-            if len(row) != d:
-                raise ModelFormatError(f"w_in[{i}]: has {len(row)} entries, row 0 has {d}")
+        if not isinstance(self.w_in, DyadicRows):
+            for i, row in enumerate(self.w_in):
+                if len(row) != d:
+                    raise ModelFormatError(f"w_in[{i}]: has {len(row)} entries, row 0 has {d}")
         if len(self.b_in) != n:
             raise ModelFormatError(f"b_in: has {len(self.b_in)} entries, w_in has {n} rows (neurons)")
-        if not self.w_out:
+        if not len(self.w_out):
             raise ModelFormatError("w_out: must have at least one row")
-        for i, row in enumerate(self.w_out):
-            if len(row) != n:
-                raise ModelFormatError(f"w_out[{i}]: has {len(row)} entries, expected n = {n} (one per neuron)")
+        if isinstance(self.w_out, DyadicRows):
+            if self.w_out.shape[1] != n:
+                raise ModelFormatError(f"w_out: has {self.w_out.shape[1]} columns, expected n = {n} (one per neuron)")
+        else:
+            for i, row in enumerate(self.w_out):
+                if len(row) != n:
+                    raise ModelFormatError(f"w_out[{i}]: has {len(row)} entries, expected n = {n} (one per neuron)")
         if len(self.b_out) != len(self.w_out):
             raise ModelFormatError(f"b_out: has {len(self.b_out)} entries, w_out has {len(self.w_out)} rows")
         for what, vec in (("norm.gamma", self.norm.gamma), ("norm.beta", self.norm.beta)):
@@ -105,7 +139,7 @@ class MLPBlock:
 
     @property
     def d(self) -> int:
-        return len(self.w_in[0])
+        return self.w_in.shape[1] if isinstance(self.w_in, DyadicRows) else len(self.w_in[0])
 
     @property
     def n(self) -> int:
@@ -116,8 +150,22 @@ class MLPBlock:
         return len(self.w_out)
 
     @cached_property
+    def data(self) -> BlockData:
+        """The owner of everything derived from the weights (float views, integer rows, …)."""
+        return BlockData()
+
+    @cached_property
     def folded(self) -> FoldedBlock:
         """γ, β folded into ``W', b'``, then rows centred when the norm centres."""
+        if isinstance(self.w_in, DyadicRows):
+            # float weights: fold row by row when a row is read (geomcheck.model.lazy), same rationals
+            try:
+                weights = LazyFoldedRows(self.w_in, self.norm.gamma, self.norm.centers)
+                bias = (LazyFoldedBias(self.w_in, self.b_in, self.norm.beta) if self.norm.beta is not None
+                        else tuple(self.b_in))
+                return FoldedBlock(weights, bias, self.norm.centers, self.norm.scales, self.norm.eps)
+            except ValueError:  # γ or β with an enormous common denominator: fold eagerly below
+                pass
         # Integer arithmetic over common denominators (geomcheck.exact.bulk):
         # the same rationals as norm.fold + norm.center, seconds faster on real layers.
         weights, bias = fold_rows(self.w_in, self.b_in, self.norm.gamma, self.norm.beta, self.norm.centers)
@@ -191,16 +239,29 @@ class MLPBlock:
             return False
         f = self.folded
         columns = self.d + 1
-        for out_row in self.w_out:
+        out_columns = {i: self.w_out_column(i) for i, _ in flipped}
+        for r in range(self.d_out):
             for k in range(columns):
                 total = Fraction(0)
                 for i, s in flipped:
-                    c = out_row[i]
+                    c = out_columns[i][r]
                     if c:
                         total += s * c * (f.weights[i][k] if k < self.d else f.bias[i])
                 if total:
                     return True
         return False
+
+    def output_is_zero(self, i: int) -> bool:
+        """``W_out[:, i] = 0`` exactly (neuron i does not reach the output)."""
+        if isinstance(self.w_out, DyadicRows):
+            return self.w_out.column_is_zero(i)
+        return not any(row[i] for row in self.w_out)
+
+    def w_out_column(self, i: int) -> tuple[Fraction, ...]:
+        """Column i of ``W_out`` (neuron i's output direction), without reading the other columns' rows."""
+        if isinstance(self.w_out, DyadicRows):
+            return self.w_out.column(i)
+        return tuple(row[i] for row in self.w_out)
 
     def describe(self) -> str:
         return f"{self.name or 'model'}: d = {self.d}, n = {self.n}, norm = {self.norm.describe()}, activation = {self.activation.name}"

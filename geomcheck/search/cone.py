@@ -87,8 +87,15 @@ def cone_rows(block: MLPBlock) -> dict[int, tuple[Fraction, ...]]:
 
 
 def in_cone(block: MLPBlock, v: Sequence[Fraction]) -> bool:
-    """Exact: ``b_i·(w_i·v) ≥ 0`` for every neuron (the ray through v keeps one pattern)."""
-    return all(dot(g, v) >= 0 for g in cone_rows(block).values())
+    """Exact: ``b_i·(w_i·v) ≥ 0`` for every neuron, i.e. the ray through v keeps one pattern.
+
+    Decided by the path engine (:func:`geomcheck.search.counterexample.ray_is_constant`): without
+    normalization neuron i vanishes at some t > 0 iff ``b_i·(w_i·v) < 0``.
+    """
+    from geomcheck.search.counterexample import ray_is_constant
+
+    require_no_norm(block)
+    return ray_is_constant(block, v)
 
 
 def _highs():

@@ -30,14 +30,12 @@ from __future__ import annotations
 import itertools
 import math
 import random
-import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Iterator, Sequence
 
 from geomcheck.errors import DegenerateInput, InvalidInput
 from geomcheck.exact.backend import dot
-from geomcheck.exact.quadratic import simplest_between
 from geomcheck.exact.rationals import format_rational
 from geomcheck.exact.signs import sign
 from geomcheck.model.block import MLPBlock
@@ -80,9 +78,6 @@ class RayCrossing:
     neurons: tuple[int, ...]
 
 
-_FMPQ_CACHE: "weakref.WeakKeyDictionary[MLPBlock, object]" = weakref.WeakKeyDictionary()
-
-
 def exact_slopes(block: MLPBlock, directions: Sequence[Sequence[Fraction]], folded: bool = False) -> list[tuple[Fraction, ...]]:
     """Exact ``W_in·v`` (or ``w̃·v`` with ``folded``) for each direction, one python-flint product."""
     rows = block.folded.weights if folded else block.w_in
@@ -92,7 +87,7 @@ def exact_slopes(block: MLPBlock, directions: Sequence[Sequence[Fraction]], fold
         return [tuple(dot(w, v) for w in rows) for v in directions]
     if not directions:
         return []
-    cache = _FMPQ_CACHE.setdefault(block, {})
+    cache = block.data.cached("counterexample.fmpq_rows", dict)
     w = cache.get(folded)
     if w is None:
         w = flint.fmpq_mat([[flint.fmpq(c.numerator, c.denominator) for c in row] for row in rows])
@@ -104,40 +99,42 @@ def exact_slopes(block: MLPBlock, directions: Sequence[Sequence[Fraction]], fold
     return [tuple(Fraction(int(product[i, k].p), int(product[i, k].q)) for i in range(n)) for k in range(len(directions))]
 
 
+def analyse_ray(block: MLPBlock, v: Sequence[Fraction]):
+    """The path engine's :class:`~geomcheck.geometry.paths.PathAnalysis` of the open ray ``{t·v : t > 0}``.
+
+    Every ray question in this module (crossings, counterexample scales, flips through a
+    normalization, constancy, the contrast) is read off this one analysis
+    (:func:`geomcheck.search.paths.analyse_path_fast`: float filter, exact on doubt).
+    """
+    from geomcheck.geometry.paths import PathSpec
+    from geomcheck.search.paths import analyse_path_fast
+
+    v = block.check_direction(v)
+    return analyse_path_fast(block, PathSpec.ray(v))
+
+
 def ray_crossings(block: MLPBlock, v: Sequence[Fraction], slopes: Sequence[Fraction] | None = None) -> list[RayCrossing]:
     """Exact crossings of the ray through v (no normalization), sorted by t.
 
-    ``slopes`` (``w_i·v``, exact) may be passed when already computed.
+    Read off :func:`analyse_ray`: without normalization ``h_i(t) = t·(w_i·v) + b_i`` is
+    linear, so every crossing is a rational ``t = −b_i/(w_i·v)`` (strictly opposite signs)
+    and a sign change. ``slopes`` is accepted for compatibility and not needed.
     """
     require_no_norm(block)
-    v = block.check_direction(v)
-    slopes = exact_slopes(block, [v])[0] if slopes is None else slopes
-    by_t: dict[Fraction, list[int]] = {}
-    for i, (slope, b) in enumerate(zip(slopes, block.b_in)):
-        if sign(slope) * sign(b) < 0:
-            by_t.setdefault(-b / slope, []).append(i)
-    return [RayCrossing(t, tuple(ns)) for t, ns in sorted(by_t.items())]
+    analysis = analyse_ray(block, v)
+    return [RayCrossing(_rational(c.at), c.neurons) for c in analysis.crossings]
 
 
-def _start_pattern(block: MLPBlock, slopes: Sequence[Fraction]) -> list[str]:
-    """Pattern for small t > 0: h_i(t) = t·(w_i·v) + b_i has the sign of b_i, or of w_i·v when b_i = 0."""
-    return [_SYM[sign(b) or sign(s)] for s, b in zip(slopes, block.b_in)]
-
-
-_SYM = {1: "+", -1: "-", 0: "0"}
-
-
-def _simplest_above(c: Fraction) -> Fraction:
-    """The simplest rational > c (c ≥ 0): the next integer."""
-    return Fraction(math.floor(c) + 1)
+def _rational(root) -> Fraction:
+    if root.q != 0:  # pragma: no cover — linear crossing polynomials have rational roots
+        raise AssertionError("internal: a ray without normalization has an irrational crossing")
+    return root.p
 
 
 def ray_segments(block: MLPBlock, v: Sequence[Fraction], crossings: list[RayCrossing] | None = None) -> list[tuple[Fraction, str]]:
-    """One ``(witness scale, pattern)`` per segment of the ray, in order."""
-    crossings = ray_crossings(block, v) if crossings is None else crossings
-    bounds = [Fraction(0)] + [c.t for c in crossings]
-    witnesses = [simplest_between(lo, hi) for lo, hi in zip(bounds, bounds[1:])] + [_simplest_above(bounds[-1])]
-    return [(t, block.pattern_at_input([t * c for c in v])) for t in witnesses]
+    """One ``(witness scale, pattern)`` per segment of the ray, in order (:func:`analyse_ray`'s segments:
+    the simplest rational inside each segment, the next integer above the last crossing)."""
+    return [(s.witness, s.pattern) for s in analyse_ray(block, v).segments]
 
 
 def _height(q: Fraction) -> int:
@@ -172,22 +169,6 @@ def _flipped(p: str, q: str) -> tuple[int, ...]:
     return tuple(i for i, (a, b) in enumerate(zip(p, q)) if (a == "+") != (b == "+"))
 
 
-def _group_changes_map(block: MLPBlock, neurons: Sequence[int], before: str) -> bool:
-    """Does flipping ``neurons`` (all crossing together) change the map? ``before``: pattern before.
-
-    A crossing neuron has b_i ≠ 0, so for a single neuron the change
-    ``±col_i ⊗ [w_i | b_i]`` is nonzero iff its output column is; groups are
-    decided by :meth:`MLPBlock.map_changes`.
-    """
-    if len(neurons) == 1:
-        i = neurons[0]
-        return any(row[i] for row in block.w_out)
-    after = list(before)
-    for i in neurons:
-        after[i] = "-" if before[i] == "+" else "+"
-    return block.map_changes(before, "".join(after))
-
-
 def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction], slopes: Sequence[Fraction] | None = None,
                           verify: bool = True) -> Counterexample | None:
     """The simplest adjacent-segment pair of the ray through v whose maps differ, or None.
@@ -199,28 +180,25 @@ def counterexample_on_ray(block: MLPBlock, v: Sequence[Fraction], slopes: Sequen
     sign(w_i·v) = −sign(b_i)).
     """
     v = tuple(Fraction(c) for c in v)
-    slopes = exact_slopes(block, [v])[0] if slopes is None else slopes
-    crossings = ray_crossings(block, v, slopes)
-    if not crossings:
+    require_no_norm(block)
+    analysis = analyse_ray(block, v)
+    if not analysis.crossings:
         return None
-    bounds = [Fraction(0)] + [c.t for c in crossings]
-    pattern = _start_pattern(block, slopes)
+    crossings = tuple(RayCrossing(_rational(c.at), c.neurons) for c in analysis.crossings)
     best = None
-    for k, crossing in enumerate(crossings):
-        before = "".join(pattern)
-        for i in crossing.neurons:
-            pattern[i] = "-" if pattern[i] == "+" else "+"
-        if _group_changes_map(block, crossing.neurons, before):
-            t1 = simplest_between(bounds[k], bounds[k + 1])
-            t2 = simplest_between(bounds[k + 1], bounds[k + 2]) if k + 2 < len(bounds) else _simplest_above(bounds[k + 1])
+    # the engine's segment witnesses are the simplest rationals inside each segment (the last one:
+    # the next integer above the last crossing), and map_changes is W_out·(D_s − D_t)·[W | b] ≠ 0
+    for k, crossing in enumerate(analysis.crossings):
+        if crossing.map_changes:
+            t1, t2 = analysis.segments[k].witness, analysis.segments[k + 1].witness
             if best is None or _height(t1) + _height(t2) < _height(best[0]) + _height(best[1]):
-                best = (t1, t2, before, "".join(pattern))
+                best = (t1, t2, analysis.segments[k].pattern, analysis.segments[k + 1].pattern)
     if best is None:
         return None
     t1, t2, p1, p2 = best
     if verify:
         p1, p2 = verify_patterns(block, v, t1, t2)
-    return Counterexample(v, t1, t2, p1, p2, _flipped(p1, p2), tuple(crossings))
+    return Counterexample(v, t1, t2, p1, p2, _flipped(p1, p2), crossings)
 
 
 def verify_patterns(block: MLPBlock, v: Sequence[Fraction], t1: Fraction, t2: Fraction) -> tuple[str, str]:
@@ -330,17 +308,23 @@ def _slope_signs(block: MLPBlock, directions: Sequence[Sequence[Fraction]]):
     import numpy as np
 
     from geomcheck.search.filter import gamma_bound
-    from geomcheck.search.floats import float_arrays
+    from geomcheck.search.floats import float_arrays, to_float
 
     arrays = float_arrays(block)
     w = arrays.w_in
-    vf = np.array([[float(c) for c in v] for v in directions], dtype=np.float64).T   # d × N
-    # a column is filtered only if its direction is exactly a float vector (else the bound does not apply)
-    float_exact = np.array([all(Fraction(float(c)) == c for c in v) for v in directions])
-    values = w @ vf
-    bounds = 2.0 * gamma_bound(block.d + 2) * (np.abs(w) @ np.abs(vf)) + 2.0**-900
-    signs = np.sign(values).astype(np.int64)
-    undecided = (np.abs(values) <= bounds) | ~float_exact[None, :]
+    # a column is filtered only if its direction is exactly a float vector (else the bound does not apply);
+    # to_float gives ±inf beyond range, which the bound below never decides
+    vf = np.array([[to_float(c) for c in v] for v in directions], dtype=np.float64).T   # d × N
+    float_exact = np.array([all(math.isfinite(f) and Fraction(f) == c for f, c in zip(vf[:, k], v))
+                            for k, v in enumerate(directions)], dtype=bool)
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        values = w @ vf
+        # Higham's bound plus absolute parts (η = 2⁻¹⁰⁷⁴): d products that may underflow, and the
+        # rounding of W's entries (u·|W_ij| + η each) against |v|
+        bounds = (2.0 * gamma_bound(block.d + 2) * (np.abs(w) @ np.abs(vf))
+                  + 4 * 2.0**-1074 * (block.d + np.abs(vf).sum(axis=0)) + 2.0**-900)
+    signs = np.sign(np.where(np.isfinite(values), values, 0.0)).astype(np.int64)
+    undecided = ~(np.abs(values) > bounds) | ~float_exact[None, :]  # NaN/inf: undecided
     columns = [int(k) for k in np.flatnonzero(undecided.any(axis=0))]
     for k, slopes in zip(columns, exact_slopes(block, [directions[k] for k in columns])):
         for i in np.flatnonzero(undecided[:, k]):
@@ -433,28 +417,16 @@ def normalized_ray_flips(block: MLPBlock, v: Sequence[Fraction]) -> list[tuple[i
     """
     if not block.norm.scales:
         raise InvalidInput("normalized_ray_flips: the block has no LayerNorm/RMSNorm")
-    v = block.check_direction(v)
-    u = block.norm.center(v)
-    f = block.folded
-    d = Fraction(block.d)
-    uu = sum((c * c for c in u), Fraction(0))
-    flips = []
-    for i, (a, b) in enumerate(zip(exact_slopes(block, [u], folded=True)[0], f.bias)):
-        quadratic = d * a * a - b * b * uu
-        constant = -b * b * d * block.norm.eps
-        if constant == 0 or quadratic <= 0 or sign(a) * sign(b) >= 0:
-            continue
-        flips.append((i, -constant / quadratic))
-    return flips
+    analysis = analyse_ray(block, v)
+    n2 = analysis.coefficients.n2  # ‖P·v‖²: λ² = r²/‖P·v‖²
+    return [(i, r2 / n2) for i, r2 in analysis.critical_norms]
 
 
 def ray_is_constant(block: MLPBlock, v: Sequence[Fraction]) -> bool:
-    """Exact: is the ray ``{t·v : t > 0}`` region-constant (one sign pattern)?"""
-    if block.norm.kind == "none":
-        return not ray_crossings(block, v)
-    if not block.norm.scales:
+    """Exact: is the ray ``{t·v : t > 0}`` region-constant (no crossing, :func:`analyse_ray`)?"""
+    if block.norm.kind != "none" and not block.norm.scales:
         raise InvalidInput(f"ray_is_constant: no exact ray analysis for norm kind {block.norm.kind!r}")
-    return not normalized_ray_flips(block, v)
+    return not analyse_ray(block, v).crossings
 
 
 def contrast(block: MLPBlock, directions: Sequence[Sequence[Fraction]]) -> dict:

@@ -9,14 +9,15 @@ exact folded computation, not a source of verdicts.
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 
 import numpy as np
 
 from geomcheck.model.block import MLPBlock
+from geomcheck.model.derived import FLOAT_ARRAYS
+from geomcheck.model.lazy import DyadicRows
 
-__all__ = ["FloatArrays", "float_arrays", "forward", "activation_fn"]
+__all__ = ["FloatArrays", "float_arrays", "forward", "activation_fn", "to_float"]
 
 
 @dataclass(frozen=True)
@@ -27,39 +28,142 @@ class FloatArrays:
     b_out: np.ndarray
     gamma: np.ndarray
     beta: np.ndarray
-    folded_w: np.ndarray  # w̃ rows (P·W'·)  rounded to nearest float64
-    folded_b: np.ndarray  # b'
+    folded_w: np.ndarray  # w̃ rows (P·W'·): each entry within u·|x| + η of the exact one, plus folded_w_err
+    folded_b: np.ndarray  # b': each entry within u·|x| + η of the exact one, plus folded_b_err
     abs_folded_w: np.ndarray
+    # Rigorous bounds beyond one rounding per entry: zero when the floats are the exact values rounded
+    # once, positive when the fold was done in float64 from exact float weights (_fold_in_float).
+    # Class attributes, not fields, so that loaders building FloatArrays(**fields) need not know them.
+    folded_w_err = 0.0  # per row: ‖fl(w̃_i) − w̃_i‖₂ beyond u·|w̃_i| + η per entry
+    folded_b_err = 0.0  # per neuron: |fl(b'_i) − b'_i| beyond u·|b'_i| + η
 
 
-_CACHE: "weakref.WeakKeyDictionary[MLPBlock, FloatArrays]" = weakref.WeakKeyDictionary()
+class _ProvidedArrays:
+    """Compatibility shim for loaders that wrote ``floats._CACHE[block] = FloatArrays(...)``:
+    the arrays go to the block's owner of derived data (``block.data.provide``)."""
+
+    def __setitem__(self, block: MLPBlock, arrays: "FloatArrays") -> None:
+        block.data.provide(FLOAT_ARRAYS, arrays)
+
+    def get(self, block: MLPBlock, default=None):
+        return block.data.get(FLOAT_ARRAYS, default)
+
+    def __contains__(self, block: MLPBlock) -> bool:
+        return FLOAT_ARRAYS in block.data
+
+
+_CACHE = _ProvidedArrays()
+
+
+def to_float(q) -> float:
+    """``q`` rounded to nearest float64; ±inf beyond the float range (``float()`` raises there).
+
+    The rounding error is at most ``2⁻⁵³·|q| + 2⁻¹⁰⁷⁵`` when the result is finite: relative in
+    the normal range, absolute below it (subnormals, and 0 for |q| under half the smallest
+    subnormal). Error bounds built on these values must carry both parts.
+    """
+    try:
+        return float(q)
+    except OverflowError:
+        return math.inf if q > 0 else -math.inf
 
 
 def _matrix(rows) -> np.ndarray:
-    return np.array([[float(v) for v in row] for row in rows], dtype=np.float64)
+    return np.array([[to_float(v) for v in row] for row in rows], dtype=np.float64)
 
 
 def _vector(values) -> np.ndarray:
-    return np.array([float(v) for v in values], dtype=np.float64)
+    return np.array([to_float(v) for v in values], dtype=np.float64)
+
+
+def provide_float_arrays(block: MLPBlock, arrays: FloatArrays) -> None:
+    """Hand the block float64 copies a loader already has (the folded ones correctly rounded)."""
+    block.data.provide(FLOAT_ARRAYS, arrays)
 
 
 def float_arrays(block: MLPBlock) -> FloatArrays:
-    cached = _CACHE.get(block)
-    if cached is None:
-        f = block.folded
-        folded_w = _matrix(f.weights)
-        cached = FloatArrays(
-            w_in=_matrix(block.w_in),
-            b_in=_vector(block.b_in),
-            w_out=_matrix(block.w_out),
-            b_out=_vector(block.b_out),
-            gamma=_vector(block.norm.gamma) if block.norm.gamma is not None else np.ones(block.d),
-            beta=_vector(block.norm.beta) if block.norm.beta is not None else np.zeros(block.d),
-            folded_w=folded_w,
-            folded_b=_vector(f.bias),
-            abs_folded_w=np.abs(folded_w),
-        )
-        _CACHE[block] = cached
+    """The block's float64 copies (built once, kept by ``block.data``)."""
+    return block.data.cached(FLOAT_ARRAYS, lambda: _build_float_arrays(block))
+
+
+_U = 2.0**-53
+_ETA = 2.0**-1074
+
+
+def _gamma(k: int) -> float:
+    return k * _U / (1 - k * _U)
+
+
+def _fold_in_float(block: MLPBlock, W: np.ndarray) -> FloatArrays:
+    """Float copies of a block whose ``w_in`` is an exact float array, folded in float64 with bounds.
+
+    ``w' = W ⊙ γ`` (one rounding each: error ≤ u·|w'| + η, plus |W|·(u|γ| + η) when γ itself is rounded),
+    the row mean ``m`` by a float sum (Higham: ≤ γ_{d+1}·Σ|w'|/d + 2η, plus the inputs' error),
+    ``w̃ = w' − m`` (one rounding). Beyond the one rounding per entry the filters assume, the rows
+    carry ``folded_w_err`` ≥ ‖extra error‖₂, and ``b' = W·β + b`` (float product) carries
+    ``folded_b_err`` ≥ γ_{d+2}·(|W|·|β| + |b|) + η·(Σ|W_ij| + 2d + 4). Doubled for safety.
+    """
+    n, d = W.shape
+    norm = block.norm
+    gamma = _vector(norm.gamma) if norm.gamma is not None else np.ones(d)
+    beta = _vector(norm.beta) if norm.beta is not None else np.zeros(d)
+    b_in = _vector(block.b_in)
+    abs_w = np.abs(W)
+    row_l1 = abs_w.sum(axis=1) * (1 + _gamma(d + 1)) + d * _ETA
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        wp = W * gamma if norm.gamma is not None else W
+        wp_l2 = np.sqrt(np.einsum("ij,ij->i", wp, wp) * (1 + _gamma(d + 2)) + 4 * d * _ETA) * (1 + 4 * _U)
+        # w' rounding beyond "u·|w̃| + η per entry": u·|w'| + η per entry, and |W|·(u|γ| + η) for a rounded γ
+        err = 2 * _U * wp_l2 + (row_l1 + 2 * d) * _ETA * 2 + 2 * _U * wp_l2
+        if norm.centers:
+            mean = wp.sum(axis=1) / d
+            wp_l1 = np.abs(wp).sum(axis=1) * (1 + _gamma(d + 1)) + d * _ETA
+            err_mean = 2 * _gamma(d + 2) * wp_l1 / d + 4 * _ETA + (2 * _U * wp_l1 + row_l1 * _ETA * 2 + 2 * d * _ETA) / d
+            folded_w = wp - mean[:, None]
+            err = err + np.sqrt(d) * (err_mean + _U * np.abs(mean) + 2 * _ETA)
+        else:
+            folded_w = wp
+        folded_w_err = 2 * err
+        if norm.beta is not None:
+            folded_b = W @ beta + b_in
+            folded_b_err = 2 * (_gamma(d + 2) * (abs_w @ np.abs(beta) + np.abs(b_in))
+                                + _ETA * (row_l1 + 2 * d + 4) + _U * abs_w @ np.abs(beta))
+        else:
+            folded_b = b_in
+            folded_b_err = 0.0
+    w_out = block.w_out.source if isinstance(block.w_out, DyadicRows) else _matrix(block.w_out)
+    arrays = FloatArrays(
+        w_in=W,
+        b_in=b_in,
+        w_out=np.asarray(w_out, dtype=np.float64),
+        b_out=_vector(block.b_out),
+        gamma=gamma,
+        beta=beta,
+        folded_w=folded_w,
+        folded_b=folded_b,
+        abs_folded_w=np.abs(folded_w),
+    )
+    object.__setattr__(arrays, "folded_w_err", folded_w_err)
+    object.__setattr__(arrays, "folded_b_err", folded_b_err)
+    return arrays
+
+
+def _build_float_arrays(block: MLPBlock) -> FloatArrays:
+    if isinstance(block.w_in, DyadicRows) and block.norm.exact_signs:
+        return _fold_in_float(block, np.asarray(block.w_in.source, dtype=np.float64))
+    f = block.folded
+    folded_w = _matrix(f.weights)
+    cached = FloatArrays(
+        w_in=_matrix(block.w_in),
+        b_in=_vector(block.b_in),
+        w_out=_matrix(block.w_out),
+        b_out=_vector(block.b_out),
+        gamma=_vector(block.norm.gamma) if block.norm.gamma is not None else np.ones(block.d),
+        beta=_vector(block.norm.beta) if block.norm.beta is not None else np.zeros(block.d),
+        folded_w=folded_w,
+        folded_b=_vector(f.bias),
+        abs_folded_w=np.abs(folded_w),
+    )
     return cached
 
 

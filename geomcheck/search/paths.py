@@ -39,7 +39,6 @@ through the reference code (:func:`assemble_from_groups`).
 from __future__ import annotations
 
 import math
-import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 from functools import cmp_to_key
@@ -61,8 +60,9 @@ from geomcheck.geometry.paths import (
     prepare_path,
 )
 from geomcheck.model.block import MLPBlock
+from geomcheck.search.exactrows import exact_folded_bias, row_form
 from geomcheck.search.filter import gamma_bound
-from geomcheck.search.floats import float_arrays
+from geomcheck.search.floats import float_arrays, to_float
 
 __all__ = ["analyse_path_fast", "analyse_paths_batch", "BatchResult", "candidate_neurons", "exact_lines"]
 
@@ -71,131 +71,18 @@ _TINY = 2.0**-1000
 _SAFETY = 2.0
 
 
-def _float(q: Fraction) -> float:
-    return float(q)
-
-
 # ---------------------------------------------------------------------------
-# exact rows, cached per block: integer rows with one denominator per row
+# exact lines of the candidates (geomcheck.search.exactrows: integer rows, bulk exact products)
 # ---------------------------------------------------------------------------
-
-@dataclass
-class _IntegerRows:
-    rows: list  # per row: Python ints (numerators on the common denominator) or None until built
-    dens: list
-
-
-_INT_CACHE: "weakref.WeakKeyDictionary[MLPBlock, _IntegerRows]" = weakref.WeakKeyDictionary()
-
-
-def _integer_rows(block: MLPBlock) -> _IntegerRows:
-    cached = _INT_CACHE.get(block)
-    if cached is None:
-        cached = _IntegerRows([None] * block.n, [None] * block.n)
-        _INT_CACHE[block] = cached
-    return cached
-
-
-def _row(cache: _IntegerRows, block: MLPBlock, i: int) -> tuple[list[int], int]:
-    if cache.rows[i] is None:
-        row = block.folded.weights[i]
-        den = math.lcm(*(w.denominator for w in row))
-        cache.rows[i] = [w.numerator * (den // w.denominator) for w in row]
-        cache.dens[i] = den
-    return cache.rows[i], cache.dens[i]
-
-
-_BATCH_THRESHOLD = 4096  # candidates × d above which the float64 digit product beats per-row integer dots
-# (per row the Python dots cost about 0.1 µs per multiply-add of long integers; the product's set-up
-# about 0.5 ms once the digits of the rows are cached)
-
-
-@dataclass
-class _Digits:
-    """The integer rows split into signed base-2^k digits, as one float64 matrix."""
-
-    k: int
-    count: int
-    matrix: np.ndarray  # (count·n) × d: block j holds digit j of every row
-
-
-def _digit_split(values: np.ndarray, k: int, count: int) -> np.ndarray:
-    """Signed digits of an integer object array: ``x = Σ_j out[j]·2^(k·j)``, ``|out[j]| < 2^k``."""
-    magnitude = np.abs(values)
-    negative = values < 0
-    mask = (1 << k) - 1
-    out = np.empty((count,) + values.shape, dtype=np.float64)
-    for j in range(count):
-        digit = ((magnitude >> (k * j)) & mask).astype(np.float64)
-        out[j] = np.where(negative, -digit, digit)
-    return out
-
-
-_DIGIT_CACHE: "weakref.WeakKeyDictionary[MLPBlock, _Digits]" = weakref.WeakKeyDictionary()
-
-
-def _row_digits(block: MLPBlock, cache: _IntegerRows) -> _Digits:
-    """The integer rows as digits (built once per block).
-
-    With ``k = ⌊(52 − bitlength(d))/2⌋`` every digit product is below 2^(2k) and
-    every partial sum of d of them below ``d·2^(2k) < 2^52``: integers that float64
-    holds exactly, whatever order the matrix product adds them in.
-    """
-    digits = _DIGIT_CACHE.get(block)
-    if digits is None:
-        rows = np.array([_row(cache, block, i)[0] for i in range(block.n)], dtype=object).reshape(block.n, block.d)
-        k = (52 - block.d.bit_length()) // 2
-        bits = max(1, int(np.abs(rows).max()).bit_length()) if rows.size else 1
-        count = -(-bits // k)
-        matrix = _digit_split(rows, k, count).reshape(count * block.n, block.d)
-        digits = _DIGIT_CACHE[block] = _Digits(k, count, matrix)
-    return digits
-
-
-def _batched_numerators(block: MLPBlock, cache: _IntegerRows, coef, neurons: Sequence[int]) -> dict[int, tuple[int, int]]:
-    """``(row_i·u0_int, row_i·w_int)`` for the given neurons, exactly, by float64 digit products.
-
-    Rows and vectors are split into base-2^k digits (:func:`_row_digits`); one
-    product gives every digit-by-digit dot product exactly (each below 2^52),
-    and the integers are reassembled as ``Σ_{j,l} P_{jl}·2^(k(j+l))``.
-    """
-    digits = _row_digits(block, cache)
-    k, count, n = digits.k, digits.count, block.n
-    vectors = np.array([list(coef.u0_int), list(coef.w_int)], dtype=object)
-    vbits = max(1, int(np.abs(vectors).max()).bit_length())
-    vcount = -(-vbits // k)
-    v_digits = _digit_split(vectors, k, vcount)  # vcount × 2 × d
-    rhs = v_digits.reshape(vcount * 2, block.d).T  # d × (vcount·2)
-    idx = np.asarray(neurons, dtype=np.intp)
-    rows = (np.arange(count)[:, None] * n + idx[None, :]).ravel()
-    product = digits.matrix[rows] @ rhs  # (count·m) × (vcount·2), exact integers below 2^52
-    product = product.astype(np.int64).reshape(count, len(idx), vcount, 2)
-    total = np.zeros((len(idx), 2), dtype=object)
-    for j in range(count):
-        for l in range(vcount):
-            total += product[j, :, l, :].astype(object) * (1 << (k * (j + l)))
-    return {int(i): (int(a), int(b)) for i, (a, b) in zip(idx, total.tolist())}
-
 
 def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tuple[Fraction, Fraction]]:
-    """Exact ``(α_i, β_i)`` for the given neurons (integer dot products on cached integer rows)."""
-    cache = _integer_rows(block)
-    ui, ud = coef.u0_int, coef.u0_den
-    wi, wd = coef.w_int, coef.w_den
-    bias = block.folded.bias
+    """Exact ``(α_i, β_i)`` for the given neurons (no norm: α includes the bias)."""
+    form = row_form(block)
+    products = form.dots([(coef.u0_int, coef.u0_den), (coef.w_int, coef.w_den)], [int(i) for i in neurons])
+    bias = exact_folded_bias(block) if not coef.scales else None
     out = {}
-    if len(neurons) * block.d > _BATCH_THRESHOLD:
-        numerators = _batched_numerators(block, cache, coef, neurons)
-    else:
-        numerators = {}
-        for i in neurons:
-            row, _ = _row(cache, block, int(i))
-            numerators[int(i)] = (sum(map(int.__mul__, row, ui)), sum(map(int.__mul__, row, wi)))
-    for i, (na, nb) in numerators.items():
-        den = cache.dens[i]
-        alpha = Fraction(na, den * ud)
-        beta = Fraction(nb, den * wd)
-        if not coef.scales:
+    for i, (alpha, beta) in products.items():
+        if bias is not None:
             alpha += bias[i]
         out[i] = (alpha, beta)
     return out
@@ -205,27 +92,52 @@ def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tupl
 # the filter
 # ---------------------------------------------------------------------------
 
+_ETA = 2.0**-1074  # smallest subnormal: every rounding errs by at most u·|result| + η/2
+
+
 def _mr_add(x, rx, y, ry):
     m = x + y
-    return m, rx + ry + _U * np.abs(m)
+    return m, rx + ry + _U * np.abs(m) + _ETA
 
 
 def _mr_mul(x, rx, y, ry):
     m = x * y
-    return m, np.abs(x) * ry + np.abs(y) * rx + rx * ry + _U * np.abs(m)
+    return m, np.abs(x) * ry + np.abs(y) * rx + rx * ry + _U * np.abs(m) + _ETA
 
 
-_NORM_CACHE: "weakref.WeakKeyDictionary[MLPBlock, np.ndarray]" = weakref.WeakKeyDictionary()
+def _mr_scalar(q: Fraction) -> tuple[float, float]:
+    """A rational as a float midpoint and a radius covering its rounding (±inf beyond range)."""
+    f = to_float(q)
+    return f, _U * abs(f) + _ETA
+
+
+def _upper_norm(v: np.ndarray) -> float:
+    """An upper bound of ‖v‖₂ for the rational vector that v rounds (inf when unsure).
+
+    ``v`` holds the roundings of the rationals; each is within ``u·|v_j| + η``,
+    and the squares and their sum may underflow by ``dη`` in all: both are added.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        square = float(np.dot(v, v))
+    d = len(v)
+    return math.sqrt(square * (1 + gamma_bound(d + 2)) + 4 * d * _ETA) * (1 + 4 * gamma_bound(d + 2)) + 2 * math.sqrt(d) * _ETA
 
 
 def _row_norms(block: MLPBlock) -> np.ndarray:
-    """Upper bounds of ‖w̃_i‖₂ (float64 rows; inflated for the rounding of the rows and the sum)."""
-    cached = _NORM_CACHE.get(block)
-    if cached is None:
-        a = float_arrays(block)
-        cached = np.sqrt(np.einsum("ij,ij->i", a.folded_w, a.folded_w)) * (1 + 4 * gamma_bound(block.d + 4))
-        _NORM_CACHE[block] = cached
-    return cached
+    """Upper bounds of ‖w̃_i‖₂ (float64 rows; inflated for the rounding of the rows, the squares and the sum)."""
+    return block.data.cached("search.row_norms", lambda: _compute_row_norms(block))
+
+
+def _compute_row_norms(block: MLPBlock) -> np.ndarray:
+    a = float_arrays(block)
+    d = block.d
+    with np.errstate(over="ignore", invalid="ignore"):
+        square = np.einsum("ij,ij->i", a.folded_w, a.folded_w)
+    return (np.sqrt(square * (1 + gamma_bound(d + 2)) + 4 * d * _ETA) * (1 + 4 * gamma_bound(d + 4))
+            + 2 * math.sqrt(d) * _ETA)
+
+
+_UNKNOWN = object()  # a value the float filter cannot enclose: every neuron goes to exact arithmetic
 
 
 def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray, np.ndarray]:
@@ -233,52 +145,77 @@ def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray
 
     Non-candidates provably have no zero in the closed hull of the domain
     (module docstring); their sign on the whole domain is the returned one.
+    Every float quantity is a midpoint with a radius that covers relative
+    rounding *and* the absolute error η of underflow; an overflow makes a
+    radius or midpoint ±inf or NaN, and every test below is written so that
+    such a neuron stays a candidate. So is every neuron when a quantity the
+    whole path depends on (N at an end, ``det``) cannot be enclosed away from 0.
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        return _candidate_neurons(block, spec, coef)
+
+
+def _candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray, np.ndarray]:
     a = float_arrays(block)
     d = block.d
     n = block.n
+    everything = np.ones(n, dtype=bool), np.zeros(n, dtype=int)
     k = gamma_bound(d + 4) * _SAFETY
-    # integer → float and the division: two roundings per entry, inside γ_{d+4}
-    u0 = np.array([float(v) for v in coef.u0_int]) / float(coef.u0_den)
-    w = np.array([float(v) for v in coef.w_int]) / float(coef.w_den)
+    # Fraction → float is one correctly rounded division (error u·|x| + η); inf beyond range
+    u0 = np.array([to_float(Fraction(v, coef.u0_den)) for v in coef.u0_int])
+    w = np.array([to_float(Fraction(v, coef.w_den)) for v in coef.w_int])
     # one product for α and β; the error bound γ·(|W̃|·|u|) ≤ γ·‖w̃_i‖·‖u‖ (Cauchy–Schwarz) needs no
-    # second product: row norms are cached per block, both norms are inflated upper bounds
+    # second product: row norms are cached per block, both norms are inflated upper bounds.
+    # Absolute parts: the rounded entries of u (η each, against |w̃_i|), of w̃_i (η each, against |u|)
+    # and d products: 2η·(√d·(‖w̃_i‖ + ‖u‖) + d).
     both = a.folded_w @ np.stack([u0, w], axis=1)
     alpha, beta = both[:, 0], both[:, 1]
     rows = _row_norms(block)
-    norm_u0 = math.sqrt(float(np.dot(u0, u0))) * (1 + 4 * gamma_bound(d + 2))
-    norm_w = math.sqrt(float(np.dot(w, w))) * (1 + 4 * gamma_bound(d + 2))
-    r_alpha = k * rows * norm_u0 + _TINY
-    r_beta = k * rows * norm_w + _TINY
+    norm_u0, norm_w = _upper_norm(u0), _upper_norm(w)
+    root_d = math.sqrt(d)
+    # a fold done in float64 carries its own per-row error beyond one rounding per entry (folded_w_err)
+    r_alpha = k * rows * norm_u0 + a.folded_w_err * norm_u0 + 2 * _ETA * (root_d * (rows + norm_u0) + d + 1) + _TINY
+    r_beta = k * rows * norm_w + a.folded_w_err * norm_w + 2 * _ETA * (root_d * (rows + norm_w) + d + 1) + _TINY
     if not coef.scales:
-        alpha, r_alpha = _mr_add(alpha, r_alpha, a.folded_b, k * np.abs(a.folded_b))
+        alpha, r_alpha = _mr_add(alpha, r_alpha, a.folded_b, k * np.abs(a.folded_b) + a.folded_b_err + _ETA)
         tau, r_tau = np.zeros(n), np.zeros(n)
     else:
-        tau = -a.folded_b / math.sqrt(d)
-        r_tau = 4 * _U * np.abs(tau)
+        tau = -a.folded_b / root_d
+        r_tau = 4 * _U * np.abs(tau) + a.folded_b_err / root_d * (1 + 4 * _U) + 2 * _ETA
+
+    def divide_by_root(m, r, N: Fraction):
+        """Enclosure of ``[m ± r]/√N`` for the exact N > 0 (_UNKNOWN when √N has no float lower bound)."""
+        nf = to_float(N)
+        n_lo = nf * (1 - 2 * _U) - 2 * _ETA
+        if not (n_lo > 0 and math.isfinite(nf)):
+            return _UNKNOWN
+        s_lo = math.sqrt(n_lo) * (1 - 2 * _U)
+        s_hi = math.sqrt(nf * (1 + 2 * _U) + 2 * _ETA) * (1 + 2 * _U)
+        q = m / math.sqrt(nf)
+        # |A/s − m/ŝ| ≤ |A − m|/s + |m|·|1/s − 1/ŝ| for s, ŝ in [s_lo, s_hi]; then the division's rounding
+        return q, r / s_lo + np.abs(m) * (1 / s_lo - 1 / s_hi) + 2 * _U * np.abs(q) + 2 * _ETA
 
     def value_at(lam: Fraction | None):
-        """Enclosure of g at λ (None = +∞)."""
+        """Enclosure of g at λ (None = +∞); None where N(λ) = 0 exactly; _UNKNOWN when unsure."""
         if lam is None:
             if not coef.scales:
                 return None
             if coef.n2 == 0:
                 return value_at(spec.start)
-            root = math.sqrt(_float(coef.n2))
-            return beta / root, r_beta / root + 4 * _U * np.abs(beta / root)
-        lf = _float(lam)
-        rl = _U * abs(lf)
+            return divide_by_root(beta, r_beta, coef.n2)
+        lf, rl = _mr_scalar(lam)
         m, r = _mr_mul(beta, r_beta, lf, rl)
         m, r = _mr_add(alpha, r_alpha, m, r)
         if not coef.scales:
             return m, r
-        nf = _float(coef.N(lam))
-        if nf <= 0:
+        N = coef.N(lam)
+        if N == 0:
             return None
-        root = math.sqrt(nf)
-        return m / root, r / root + 4 * _U * (np.abs(m) / root)
+        return divide_by_root(m, r, N)
 
     ends = [value_at(spec.start), value_at(spec.end)]
+    if any(e is _UNKNOWN for e in ends):
+        return everything
     if coef.scales:
         # N = 0 at an (open) end only when ε = 0 and u₀ ∥ w: then g is constant on the domain
         ends = [ends[0] or ends[1], ends[1] or ends[0]]
@@ -290,49 +227,56 @@ def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray
             hi = np.where(beta + r_beta > 0, np.inf, g_s + r_s)
             lo = np.minimum(lo, g_s - r_s)
             hi = np.maximum(hi, g_s + r_s)
-            mid = g_s
+            # NaN anywhere (an overflow): no decision for that neuron
+            broken = ~(np.isfinite(g_s) & np.isfinite(r_s) & np.isfinite(beta) & np.isfinite(r_beta))
+            lo = np.where(broken, np.nan, lo)
         else:
-            return np.ones(n, dtype=bool), np.zeros(n, dtype=int)
+            return everything
     else:
         (g_s, r_s), (g_e, r_e) = ends
         lo = np.minimum(g_s - r_s, g_e - r_e)
         hi = np.maximum(g_s + r_s, g_e + r_e)
-        mid = g_s
         if coef.scales:
             det = coef.n0 * coef.n2 - coef.n1 * coef.n1
             if det > 0:
-                n0, n1, n2 = _float(coef.n0), _float(coef.n1), _float(coef.n2)
+                n0, rn0 = _mr_scalar(coef.n0)
+                n1, rn1 = _mr_scalar(coef.n1)
+                n2, rn2 = _mr_scalar(coef.n2)
                 # D(λ) = (β n0 − α n1) + λ (β n1 − α n2): can it change sign inside the domain?
-                k0, rk0 = _mr_add(*_mr_mul(beta, r_beta, n0, _U * n0), *_mr_mul(-alpha, r_alpha, n1, _U * abs(n1)))
-                k1, rk1 = _mr_add(*_mr_mul(beta, r_beta, n1, _U * abs(n1)), *_mr_mul(-alpha, r_alpha, n2, _U * n2))
-                s = _float(spec.start)
-                d_s, rd_s = _mr_add(k0, rk0, *_mr_mul(k1, rk1, s, _U * abs(s)))
+                k0, rk0 = _mr_add(*_mr_mul(beta, r_beta, n0, rn0), *_mr_mul(-alpha, r_alpha, n1, rn1))
+                k1, rk1 = _mr_add(*_mr_mul(beta, r_beta, n1, rn1), *_mr_mul(-alpha, r_alpha, n2, rn2))
+                d_s, rd_s = _mr_add(k0, rk0, *_mr_mul(k1, rk1, *_mr_scalar(spec.start)))
                 if spec.end is None:
                     d_e, rd_e = k1, rk1
                 else:
-                    e = _float(spec.end)
-                    d_e, rd_e = _mr_add(k0, rk0, *_mr_mul(k1, rk1, e, _U * abs(e)))
+                    d_e, rd_e = _mr_add(k0, rk0, *_mr_mul(k1, rk1, *_mr_scalar(spec.end)))
                 rd_s, rd_e = _SAFETY * rd_s, _SAFETY * rd_e
-                may_max = (d_s + rd_s > 0) & (d_e - rd_e < 0)  # increasing then decreasing
-                may_min = (d_s - rd_s < 0) & (d_e + rd_e > 0)
-                # upper bound of G = (α² n2 − 2αβ n1 + β² n0)/det
-                num = alpha * alpha * n2 - 2 * alpha * beta * n1 + beta * beta * n0
-                r_num = (2 * (np.abs(alpha) * n2 + np.abs(beta) * abs(n1)) * r_alpha
-                         + 2 * (np.abs(beta) * n0 + np.abs(alpha) * abs(n1)) * r_beta
-                         + n2 * r_alpha**2 + 2 * abs(n1) * r_alpha * r_beta + n0 * r_beta**2
-                         + 8 * _U * (alpha * alpha * n2 + 2 * np.abs(alpha * beta * n1) + beta * beta * n0))
-                g_up = np.sqrt(np.maximum(num + _SAFETY * r_num, 0.0) / (_float(det) * (1 - 8 * _U))) * (1 + 8 * _U)
+                # written as negations so that NaN (an overflow) counts as "may"
+                may_max = ~((d_s + rd_s <= 0) | (d_e - rd_e >= 0))  # increasing then decreasing
+                may_min = ~((d_s - rd_s >= 0) | (d_e + rd_e <= 0))
+                # upper bound of G = (α² n2 − 2αβ n1 + β² n0)/det, in midpoint-radius arithmetic
+                t2 = _mr_mul(*_mr_mul(alpha, r_alpha, alpha, r_alpha), n2, rn2)
+                t1 = _mr_mul(*_mr_mul(alpha, r_alpha, beta, r_beta), 2 * n1, 2 * rn1)
+                t0 = _mr_mul(*_mr_mul(beta, r_beta, beta, r_beta), n0, rn0)
+                num, r_num = _mr_add(*_mr_add(t2[0], t2[1], -t1[0], t1[1]), *t0)
+                det_f = to_float(det)
+                det_lo = det_f * (1 - 2 * _U) - 2 * _ETA
+                if det_lo > 0:
+                    quotient = np.maximum(num + _SAFETY * r_num, 0.0) / det_lo
+                    g_up = np.sqrt(quotient * (1 + 4 * _U) + 2 * _ETA) * (1 + 4 * _U)
+                else:
+                    g_up = np.full(n, np.inf)
                 hi = np.where(may_max, np.maximum(hi, g_up), hi)
                 lo = np.where(may_min, np.minimum(lo, -g_up), lo)
             else:
                 # ε = 0 and u₀ ∥ w: g is constant on the domain (no interior extremum); the ends decide
                 pass
     r_t = _SAFETY * r_tau
-    above = lo - np.abs(lo) * 4 * _U > tau + r_t
-    below = hi + np.abs(hi) * 4 * _U < tau - r_t
+    # NaN compares False: such neurons are neither above nor below, so they stay candidates
+    above = lo - np.abs(lo) * 4 * _U - _ETA > tau + r_t
+    below = hi + np.abs(hi) * 4 * _U + _ETA < tau - r_t
     candidate = ~(above | below)
     constant_sign = np.where(above, 1, np.where(below, -1, 0))
-    del mid
     return candidate, constant_sign
 
 
@@ -343,7 +287,7 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     candidate, constant_sign = candidate_neurons(block, spec, coef)
     cand = [int(i) for i in np.flatnonzero(candidate)]
     lines = exact_lines(block, coef, cand)
-    bias = block.folded.bias
+    bias = exact_folded_bias(block)
     zeros = {}
     located = []  # (float value, rigorous error, root, neuron)
     scaled = _ScaledPath(coef) if coef.scales else None
@@ -361,33 +305,41 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
                      "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
     signs = constant_sign.tolist()
     root_d = math.sqrt(block.d)
-    n0f, n1f, n2f = float(coef.n0), float(coef.n1), float(coef.n2)
-    float_lines = {i: (float(al), float(be), float(bias[i])) for i, (al, be) in lines.items()}
+    n0f, n1f, n2f = to_float(coef.n0), to_float(coef.n1), to_float(coef.n2)
+    float_lines = {i: (to_float(al), to_float(be), to_float(bias[i])) for i, (al, be) in lines.items()}
 
     def sign_on_domain(i: int, lam: Fraction) -> int:
         if i not in lines:
             return signs[i]
-        # t = √d·(α + βλ) + b'·√N(λ): every input correctly rounded, a handful of operations;
-        # 32u relative to the sum of magnitudes is a safe bound, the exact sign decides the rest
-        al, be, b = float_lines[i]
-        lf = float(lam)
-        if coef.scales:
-            # N(λ) in float: |error| ≤ 16u·(|n0| + 2|n1·λ| + n2·λ²) (rounded inputs, four operations)
-            nf = n0f + lf * (2 * n1f + n2f * lf)
-            e_n = 16 * _U * (abs(n0f) + 2 * abs(n1f * lf) + n2f * lf * lf)
-            if nf - e_n > 0:
+        decided = _float_sign(*float_lines[i], to_float(lam))
+        return decided if decided is not None else exact_sign(coef, *lines[i], bias[i], lam)
+
+    def _float_sign(al: float, be: float, b: float, lf: float) -> int | None:
+        """t = √d·(α + βλ) + b'·√N(λ) in float with a rigorous bound, or None (inf/NaN fail every test).
+
+        Every input is correctly rounded (error u·|x| + η); a handful of operations. 32u relative to
+        the sum of magnitudes covers the relative parts; the absolute parts (underflow, η per
+        rounding, carried through the products) are bounded by 64η·(1 + the magnitudes involved)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            if coef.scales:
+                # N(λ) in float: |error| ≤ 16u·(|n0| + 2|n1·λ| + n2·λ²) + 16η·(1 + |λ|)·(1 + |λ| + 2|n1| + n2)
+                nf = n0f + lf * (2 * n1f + n2f * lf)
+                e_n = (16 * _U * (abs(n0f) + 2 * abs(n1f * lf) + n2f * lf * lf)
+                       + 16 * _ETA * (1 + abs(lf)) * (1 + abs(lf) + 2 * abs(n1f) + n2f))
+                if not nf - e_n > 0 or not math.isfinite(nf):
+                    return None
                 root = math.sqrt(nf)
                 e_root = e_n / math.sqrt(nf - e_n) + 2 * _U * root  # |√a − √b| = |a − b|/(√a + √b)
                 x, y = root_d * (al + be * lf), b * root
                 t = x + y
-                bound = 32 * _U * (root_d * (abs(al) + abs(be * lf)) + abs(y)) + abs(b) * e_root + _TINY
-                if abs(t) > bound:
-                    return 1 if t > 0 else -1
-        else:
-            t = al + be * lf
-            if abs(t) > 32 * _U * (abs(al) + abs(be * lf)) + _TINY:
-                return 1 if t > 0 else -1
-        return exact_sign(coef, *lines[i], bias[i], lam)
+                bound = (32 * _U * (root_d * (abs(al) + abs(be * lf)) + abs(y)) + abs(b) * e_root
+                         + 64 * _ETA * (1 + root_d * (1 + abs(be) + abs(lf)) + root + abs(b)) + _TINY)
+            else:
+                t = al + be * lf
+                bound = 32 * _U * (abs(al) + abs(be * lf)) + 64 * _ETA * (1 + abs(be) + abs(lf)) + _TINY
+        if abs(t) > bound:  # False for NaN and infinite bounds
+            return 1 if t > 0 else -1
+        return None
 
     groups = _certified_groups(located)
     if groups is None:  # two roots may coincide: the reference grouping decides
@@ -539,7 +491,7 @@ def _scaled_zeros(spec: PathSpec, path: _ScaledPath, alpha: Fraction, beta: Frac
     K = L * L * bd * bd * path.M
     built = None
     out = []
-    af, bf = float(alpha), float(beta)
+    af, bf = to_float(alpha), to_float(beta)
     for index, value in ((0, centre - half_width), (1, centre + half_width)):
         if value + err < start or (end is not None and value - err > end):
             continue  # certainly outside the domain
@@ -563,7 +515,8 @@ def _root_float(root) -> tuple[float, float]:
         p, q, D = float(root.p), float(root.q), float(root.D)
         if root.q == 0 or 2.0**-1000 < D < math.inf:
             value = p + q * math.sqrt(D)
-            err = 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + _TINY
+            # absolute parts: η for p, η·√D for q (D > 2⁻¹⁰⁰⁰ is normal: its rounding is relative)
+            err = 16 * _U * (abs(p) + abs(q) * math.sqrt(D)) + 16 * _ETA * (1 + math.sqrt(D)) + _TINY
             if math.isfinite(err):
                 return value, err
         # D subnormal (√ of a denormal has no relative bound) or non-finite: the exact enclosure
@@ -585,16 +538,17 @@ def _side_condition_holds(root, value: float, err: float, alpha: Fraction, beta:
     of ``A(root)`` (|value − root| ≤ err); exact ``a + b·√D`` sign when that straddles 0.
     """
     side = af + bf * value
-    side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + _TINY
-    if abs(side) > side_err:
+    # absolute parts: η for af, η·|value| for bf, η·|bf| for the product's underflow
+    side_err = 8 * _U * (abs(af) + abs(bf * value)) + abs(bf) * err + 8 * _ETA * (1 + abs(value) + abs(bf)) + _TINY
+    if abs(side) > side_err:  # False when an overflow made either side inf or NaN
         return (side > 0) - (side < 0) == -sign(bias)
     return sign_a_plus_b_sqrt_c(alpha + beta * root.p, beta * root.q, root.D) == -sign(bias)
 
 
 def _float_domain(spec: PathSpec, err: float) -> tuple[float, float | None, float]:
     """The domain's ends in float and a root's error bound widened by their rounding."""
-    start = float(spec.start)
-    end = None if spec.end is None else float(spec.end)
+    start = to_float(spec.start)  # ±inf beyond range: the widened err is inf and every test is inconclusive
+    end = None if spec.end is None else to_float(spec.end)
     return start, end, err + _U * (abs(start) + (0.0 if end is None else abs(end))) + _TINY
 
 
@@ -602,7 +556,7 @@ def _neuron_zeros_filtered(spec: PathSpec, coef, alpha: Fraction, beta: Fraction
     """:func:`geomcheck.geometry.paths.neuron_zeros` with float pre-decisions (exact on doubt)."""
     a, b, c = crossing_polynomial(coef, alpha, beta, bias)
     zeros = []
-    af, bf = float(alpha), float(beta)
+    af, bf = to_float(alpha), to_float(beta)
     for root in real_roots(a, b, c):
         value, err = _root_float(root)
         start, end, err = _float_domain(spec, err)
@@ -716,12 +670,6 @@ def analyse_paths_batch(block: MLPBlock, bases, directions, start: float = 0.0, 
     return BatchResult(counts, first, first_neuron)
 
 
-_T_CACHE: "weakref.WeakKeyDictionary[MLPBlock, np.ndarray]" = weakref.WeakKeyDictionary()
-
-
 def _transposed(block: MLPBlock) -> np.ndarray:
-    cached = _T_CACHE.get(block)
-    if cached is None:
-        cached = np.ascontiguousarray(float_arrays(block).folded_w.T)
-        _T_CACHE[block] = cached
-    return cached
+    return block.data.cached("search.folded_w_transposed",
+                             lambda: np.ascontiguousarray(float_arrays(block).folded_w.T))

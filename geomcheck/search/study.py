@@ -1,25 +1,19 @@
 """The real-model study: rays, superposition paths and the no-LayerNorm counterfactual.
 
-Everything counted here is exact. Weights and activations are dyadic rationals;
-dot products with the folded weights are done in integers over a common
-denominator (numpy object arrays of Python ints: exact, ~30 ms for a
-1536 × 384 layer), and every sign and root is decided with the exact kernel
-(:mod:`geomcheck.exact`). Decimals in the output are displays of exact numbers.
+Everything counted here is exact, and comes from the one path engine
+(:func:`geomcheck.search.paths.analyse_path_fast`: a float filter that only skips
+exact work, exact roots and signs for the rest; :class:`ExactLayer` condenses its
+:class:`~geomcheck.geometry.paths.PathAnalysis` objects). Decimals in the output
+are displays of exact numbers. With ``u = P·x``, ``N(λ) = ‖u(λ)‖² + dε`` and
+``h_i = (√d·(w̃_i·u) + b'_i·√N)/√N`` (DESIGN §2):
 
-With ``u = P·x``, ``N(λ) = ‖u(λ)‖² + dε`` and ``h_i = (√d·(w̃_i·u) + b'_i·√N)/√N``
-(DESIGN §2):
-
-* **ray** ``t·v``: with ``S = ‖Pv‖²`` and ``p_i = w̃_i·Pv``, the crossing polynomial
-  is ``t²·(d·p_i² − b'_i²·S) − b'_i²·dε``. At ε = 0 it is ``c·t²``: no crossing at
-  any t > 0 (unless c = 0 and the sign condition holds: the whole ray lies on
-  the boundary, reported as a tie). At ε > 0 neuron i flips once, at centred
-  norm ``r_i² = dε·c²/(1 − c²)``, ``c² = b'_i²·S/(d·p_i²)``, iff
-  ``sign(p_i) = −sign(b'_i)`` and ``c² < 1``; above ``max r_i`` the ray is
-  region-constant.
-* **path** ``x + λ·v``, λ > 0: neuron i's sign can change only at real roots of
-  ``g(λ) = d·(p + qλ)² − b'²·N(λ)``; the sign of h is evaluated exactly at a
-  rational point of every interval between roots, so a count is the exact
-  number of gate-sign changes (touching roots do not count).
+* **ray** ``t·v``: at ε = 0 no neuron changes sign at any t > 0 (the crossing
+  polynomial is ``c·t²``); at ε > 0 neuron i flips once, at centred norm
+  ``r_i² = dε·c²/(1 − c²)``, ``c² = b'_i²·‖Pv‖²/(d·(w̃_i·Pv)²)``, iff the sign
+  condition holds and ``c² < 1``; above ``max r_i`` the ray is region-constant.
+* **path** ``x + λ·v``, λ > 0: the number of gate-sign changes is the number of
+  (crossing, neuron) pairs where the neuron's sign differs on the two sides
+  (:attr:`PathAnalysis.flips`; a touching zero is a crossing but no change).
 * **no normalization** (γ, β folded, nothing divides): along ``t·v`` neuron i
   flips iff ``w'_i·v`` and ``b'_i`` have strictly opposite signs, at
   ``t_i = −b'_i/(w'_i·v)``; distinct ``t_i`` + 1 regions.
@@ -30,48 +24,15 @@ block is smooth and the map between two changes is not affine.
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
 
-from geomcheck.exact.bulk import common_denominator, fold_rows
-from geomcheck.exact.quadratic import QuadraticRoot, real_roots
-from geomcheck.errors import DegenerateInput
-from geomcheck.exact.signs import sign_a_plus_b_sqrt_c
+from geomcheck.exact.quadratic import QuadraticRoot
 from geomcheck.model.block import MLPBlock
 
 __all__ = ["ExactLayer", "exact_layer", "RayResult", "PathResult", "NoNormRay", "study_layer", "run_minilm_study"]
-
-
-def _int_matrix(rows) -> tuple[np.ndarray, int]:
-    numerators, den = common_denominator(v for row in rows for v in row)
-    d = len(rows[0])
-    arr = np.empty((len(rows), d), dtype=object)
-    arr[:] = [numerators[i * d:(i + 1) * d] for i in range(len(rows))]
-    return arr, den
-
-
-def _int_vectors(vectors) -> tuple[np.ndarray, list[int]]:
-    """Columns: each vector as integers over its own denominator."""
-    cols, dens = [], []
-    for v in vectors:
-        nums, den = common_denominator(v)
-        cols.append(nums)
-        dens.append(den)
-    arr = np.empty((len(cols[0]), len(cols)), dtype=object)
-    for k, col in enumerate(cols):
-        arr[:, k] = col
-    return arr, dens
-
-
-def _centred_integers(v) -> tuple[list[int], int]:
-    """P·v as integers over one denominator: ``(d·n_k − Σn)/(d·L)`` for ``v = n/L``."""
-    nums, den = common_denominator(v)
-    total = sum(nums)
-    d = len(nums)
-    return [d * x - total for x in nums], d * den
 
 
 def centred(v) -> tuple[Fraction, ...]:
@@ -103,7 +64,14 @@ class NoNormRay:
 
 
 class ExactLayer:
-    """Integer forms of a LayerNorm block's folded weights for bulk exact dot products."""
+    """The study's questions about one LayerNorm block, answered by the one path engine.
+
+    A batch front-end of :func:`geomcheck.search.paths.analyse_path_fast` (float
+    filter, exact on doubt; the same :class:`~geomcheck.geometry.paths.PathAnalysis`
+    as the exact engine) that condenses each analysis to the study's summary
+    objects. Counts of changes are *sign changes* (:attr:`PathAnalysis.flips`):
+    a touching zero is a crossing of the path but not a gate-sign change.
+    """
 
     def __init__(self, block: MLPBlock):
         if not block.norm.centers or not block.norm.scales:
@@ -111,180 +79,81 @@ class ExactLayer:
         self.block = block
         self.d = block.d
         self.eps = block.norm.eps
-        f = block.folded
-        self.bias = f.bias
-        self.bias_num, self.bias_den = common_denominator(f.bias)
-        self.w, self.w_den = _int_matrix(f.weights)
-        uncentred, bias = fold_rows(block.w_in, block.b_in, block.norm.gamma, block.norm.beta, False)
-        self.w_raw, self.w_raw_den = _int_matrix(uncentred)
-        self.bias_raw = bias
-        self.bias_raw_num, _ = common_denominator(bias)
 
-    def dots(self, vectors, centred_weights: bool = True) -> list[list[Fraction]]:
-        """Exact ``W̃·v`` (or ``W'·v``) for each vector: one list of n Fractions per vector."""
-        w, w_den = (self.w, self.w_den) if centred_weights else (self.w_raw, self.w_raw_den)
-        cols, dens = _int_vectors(vectors)
-        products = w.dot(cols)  # object dtype: exact Python integer arithmetic
-        return [[Fraction(int(x), w_den * dens[k]) for x in products[:, k]] for k in range(len(vectors))]
+    @property
+    def dropped(self) -> MLPBlock:
+        """The block with LayerNorm removed, γ and β folded (not centred), kept in the block's data."""
+        from geomcheck.search.counterexample import drop_norm
+
+        return self.block.data.cached("study.dropped_norm", lambda: drop_norm(self.block))
 
     # ------------------------------------------------------------------ rays
     def rays(self, directions) -> list[RayResult]:
-        """Exact ray thresholds in integers.
+        """Per direction v: the neurons that flip on the ray t·v (t > 0) and the largest
+        critical squared centred norm ``r_i²`` (DESIGN §2), from the path engine.
 
-        With ``Pv = an/a``, ``w̃ = Wn/W``, ``b' = β/E``: ``p_i = P_i/(W·a)``, ``S = A0/a²``,
-        so ``c² = β²·A0·W² / (E²·d·P_i²)`` and ``r_i² = dε·β²A0W² / (E²dP_i² − β²A0W²)``.
+        ``ties_eps0`` counts neurons whose crossing polynomial vanishes identically at ε = 0
+        (``d·β_i² = b'_i²·‖Pv‖²`` with ``sign(β_i) = −sign(b'_i)``: the pre-activation is 0 on the
+        whole ray there). Such a neuron always reaches the exact stage: its filtered range
+        touches the threshold at λ → ∞.
         """
-        vecs = [_centred_integers(v) for v in directions]
-        cols = np.empty((self.d, len(vecs)), dtype=object)
-        for k, (nums, _) in enumerate(vecs):
-            cols[:, k] = nums
-        products = self.w.dot(cols)
-        d, eps = self.d, self.eps
-        w2, e2d = self.w_den * self.w_den, self.bias_den * self.bias_den * d
-        results = []
-        for k, (nums, den) in enumerate(vecs):
-            a0 = sum(x * x for x in nums)
-            best_num, best_den, arg, flips, ties = 0, 1, None, 0, 0
-            for i, (pi, beta) in enumerate(zip(products[:, k].tolist(), self.bias_num)):
-                if pi == 0 or beta == 0 or (pi > 0) == (beta > 0):
-                    continue  # the sign condition sign(p) = −sign(b') fails: no crossing
-                top = beta * beta * a0 * w2          # c² = top / bottom
-                bottom = e2d * pi * pi
-                if top == bottom:
-                    ties += 1  # at ε = 0 the neuron is 0 on the whole ray; at ε > 0 it never flips
-                    continue
-                if top > bottom or eps == 0:
-                    continue
-                flips += 1
-                # r² ∝ top / (bottom − top); compare r² values by cross-multiplication
-                if arg is None or top * best_den > best_num * (bottom - top):
-                    best_num, best_den, arg = top, bottom - top, i
-            best = None if arg is None else d * eps * Fraction(best_num, best_den)
-            results.append(RayResult(flips, best, arg, ties, Fraction(a0, den * den)))
-        return results
+        from geomcheck.geometry.paths import PathSpec
+        from geomcheck.search.paths import analyse_path_fast
+
+        out = []
+        bias = None
+        for v in directions:
+            analysis = analyse_path_fast(self.block, PathSpec.ray(v))
+            coef = analysis.coefficients
+            norms = analysis.critical_norms
+            flips = sum(len(f) for f in analysis.flips)
+            best = max(norms, key=lambda item: (item[1], -item[0]), default=None)
+            if bias is None:
+                from geomcheck.search.exactrows import exact_folded_bias
+
+                bias = exact_folded_bias(self.block)
+            ties = 0
+            for i, (_, beta) in analysis.lines.items():
+                b = bias[i]
+                if b != 0 and beta != 0 and (beta > 0) != (b > 0) and self.d * beta * beta == b * b * coef.n2:
+                    ties += 1
+            out.append(RayResult(flips, None if best is None else best[1], None if best is None else best[0],
+                                 ties, coef.n2))
+        return out
 
     # ------------------------------------------------------------------ paths
     def paths(self, pairs) -> list[PathResult]:
-        """Exact gate-sign changes along ``x + λ·v`` for λ > 0, for each (x, v)."""
-        if not pairs:
-            return []
-        a_list, b_list = [], []
+        """Exact gate-sign changes along ``x + λ·v`` for λ > 0 (open), for each (x, v)."""
+        from geomcheck.geometry.paths import PathSpec
+        from geomcheck.search.paths import analyse_path_fast
+
+        out = []
         for x, v in pairs:
-            a_list.append(_centred_integers(x))
-            b_list.append(_centred_integers(v))
-        cols = np.empty((self.d, 2 * len(pairs)), dtype=object)
-        for k, (nums, _) in enumerate(a_list + b_list):
-            cols[:, k] = nums
-        products = self.w.dot(cols)  # exact integers: W̃ numerators · centred numerators
-        m = len(pairs)
-        return [self._path(a_list[k], b_list[k], products[:, k].tolist(), products[:, m + k].tolist())
-                for k in range(m)]
-
-    def _path(self, a, b, P, Q) -> PathResult:
-        """Integer form of DESIGN §2's path quadratic, one neuron at a time.
-
-        With ``Pa = an/a``, ``Pv = bn/b``, ``W̃ = Wn/W``, ``b' = β/E``, ``ε = e1/e2``:
-        ``√d·(w̃·u) + b'·√N`` has the sign of ``√(d·e2)·E·(b·P + a·Q·λ) + β·W·√(e2·M(λ))``
-        with ``M(λ) = b²·A0 + dε·a²b² + 2ab·B0·λ + a²·C0·λ²`` (A0 = an·an, B0 = an·bn,
-        C0 = bn·bn), and its zeros are the roots of
-        ``g(λ) = d·e2·E²·(bP + aQλ)² − β²W²·e2·M(λ)`` (integer coefficients) where
-        ``sign(bP + aQλ) = −sign(β)``. At a simple such root h changes sign; at a
-        double root it touches 0 and keeps its sign (the other factor of g,
-        ``√d·A − b'·√N``, is nonzero there). β = 0: h has the sign of bP + aQλ.
-        """
-        an, da = a
-        bn, db = b
-        d = self.d
-        e1, e2 = self.eps.numerator, self.eps.denominator
-        big_w, big_e = self.w_den, self.bias_den
-        a0 = sum(x * x for x in an)
-        b0 = sum(x * y for x, y in zip(an, bn))
-        c0 = sum(y * y for y in bn)
-        if e1 == 0 and b0 * b0 == a0 * c0 and b0 < 0:
-            raise DegenerateInput("path: x + λ·v passes through a constant vector, where LayerNorm with eps = 0 is undefined")
-        m0 = e2 * db * db * a0 + d * e1 * da * da * db * db
-        m1 = 2 * e2 * da * db * b0
-        m2 = e2 * da * da * c0
-        k_lin = d * e2 * big_e * big_e
-        changes, neurons = 0, []
-        roots: list[tuple[QuadraticRoot, int]] = []
-        for i, (pi, qi, beta) in enumerate(zip(P, Q, self.bias_num)):
-            alpha0, alpha1 = db * pi, da * qi  # A(λ) ∝ alpha0 + alpha1·λ
-            if beta == 0:
-                if alpha1 != 0 and (alpha0 > 0) != (alpha1 > 0) and alpha0 != 0:
-                    changes += 1
-                    neurons.append(i)
-                    roots.append((QuadraticRoot.rational(Fraction(-alpha0, alpha1)), i))
-                continue
-            s = beta * beta * big_w * big_w
-            g2 = k_lin * alpha1 * alpha1 - s * m2
-            g1 = 2 * k_lin * alpha0 * alpha1 - s * m1
-            g0 = k_lin * alpha0 * alpha0 - s * m0
-            want = -1 if beta > 0 else 1  # sign(A) at a true zero
-            if g2 == 0:
-                if g1 == 0:
-                    continue
-                # λ = −g0/g1 > 0, and sign(alpha0·g1 − alpha1·g0)·sign(g1) = sign(A(λ))
-                if g0 == 0 or (g0 > 0) == (g1 > 0):
-                    continue
-                side = alpha0 * g1 - alpha1 * g0
-                if side != 0 and ((side > 0) == (g1 > 0)) == (want > 0):
-                    changes += 1
-                    neurons.append(i)
-                    roots.append((QuadraticRoot.rational(Fraction(-g0, g1)), i))
-                continue
-            disc = g1 * g1 - 4 * g2 * g0
-            if disc <= 0:
-                continue  # no real root, or a double root where h only touches 0
-            # quick exclusion: no positive root when product g0/g2 > 0 and sum −g1/g2 ≤ 0
-            if (g0 > 0) == (g2 > 0) and g0 != 0 and (g1 == 0 or (g1 > 0) == (g2 > 0)):
-                continue
-            for r in real_roots(g2, g1, g0):
-                if r.sign() <= 0:
-                    continue
-                # r = p + q·√D exactly, so A(r) = (alpha0 + alpha1·p) + alpha1·q·√D
-                side_sign = sign_a_plus_b_sqrt_c(alpha0 + alpha1 * r.p, alpha1 * r.q, r.D)
-                if side_sign == want:
-                    changes += 1
-                    neurons.append(i)
-                    roots.append((r, i))
-        first = min((r for r, _ in roots), default=None)
-        last = max((r for r, _ in roots), default=None)
-        return PathResult(changes, first, neurons, last)
+            spec = PathSpec(tuple(x), tuple(v), Fraction(0), None, False, False, "superposition")
+            analysis = analyse_path_fast(self.block, spec)
+            changed = [(c.at, f) for c, f in zip(analysis.crossings, analysis.flips) if f]
+            neurons = sorted(i for _, f in changed for i in f)
+            out.append(PathResult(len(neurons), changed[0][0] if changed else None, neurons,
+                                  changed[-1][0] if changed else None))
+        return out
 
     # ------------------------------------------------------------------ no norm
     def nonorm_rays(self, directions) -> list[NoNormRay]:
-        """Exact flips along ``t·v`` without normalization, in integers.
+        """Flips along ``t·v`` with LayerNorm dropped (γ, β folded, not centred): the path engine
+        on :attr:`dropped`; ``regions`` = distinct crossing scales + 1."""
+        from geomcheck.geometry.paths import PathSpec
+        from geomcheck.search.paths import analyse_path_fast
 
-        ``w'_i·v = R_i/(W·L)`` and ``b'_i = β_i/E`` with positive W, L, E: neuron i flips
-        iff R_i and β_i have strictly opposite signs, at ``t_i = −(β_i/R_i)·(W·L/E)``;
-        the common positive factor does not change which t_i coincide.
-        """
-        vecs = [common_denominator(v) for v in directions]
-        cols = np.empty((self.d, len(vecs)), dtype=object)
-        for k, (nums, _) in enumerate(vecs):
-            cols[:, k] = nums
-        products = self.w_raw.dot(cols)
         out = []
-        for k in range(len(vecs)):
-            crossings = set()
-            flips = 0
-            for wv, beta in zip(products[:, k].tolist(), self.bias_raw_num):
-                if wv != 0 and beta != 0 and (wv > 0) != (beta > 0):
-                    flips += 1
-                    crossings.add(Fraction(-beta, wv))
-            out.append(NoNormRay(flips, len(crossings) + 1))
+        for v in directions:
+            analysis = analyse_path_fast(self.dropped, PathSpec.ray(v))
+            out.append(NoNormRay(sum(len(f) for f in analysis.flips), len(analysis.crossings) + 1))
         return out
 
 
-_LAYERS: "weakref.WeakKeyDictionary[MLPBlock, ExactLayer]" = weakref.WeakKeyDictionary()
-
-
 def exact_layer(block: MLPBlock) -> ExactLayer:
-    """The cached :class:`ExactLayer` of a block."""
-    if block not in _LAYERS:
-        _LAYERS[block] = ExactLayer(block)
-    return _LAYERS[block]
+    """The block's :class:`ExactLayer` (kept in ``block.data``)."""
+    return block.data.cached("study.exact_layer", lambda: ExactLayer(block))
 
 
 # ---------------------------------------------------------------------------
