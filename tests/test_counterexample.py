@@ -397,7 +397,7 @@ def test_claim_entry_points_for_proofs():
 
     allpoly = prove_every_direction_polysemantic("toy:allpoly")
     assert allpoly["status"] == "proved" and allpoly["every_direction_changes_map"]
-    assert prove_every_direction_polysemantic("toy:circle3-noln")["status"] == "estimate"
+    assert prove_every_direction_polysemantic("toy:circle3-noln")["status"] == "refuted"  # a checked nonzero cone
     minimal = refute_minimal_model()
     assert minimal["status"] == "refuted"
     assert minimal["certificate"]["direction"] == ["1"] and minimal["certificate"]["scales"] == ["1/2", "2"]

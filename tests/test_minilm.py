@@ -92,7 +92,7 @@ def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
     tokens, acts = residual_activations(block, ["Paris is big."])[0]
     toks = [(t, tuple(map(Fraction, a.astype(np.float64).tolist()))) for t, a in zip(tokens, acts)]
     out = study_layer(block, toks, seed=1, full=False, sizes=(2, 2, 3))
-    assert out["rays"]["eps0_status"] == "proved"
+    assert out["rays"]["eps0_status"] == "estimate" and out["rays"]["exact"] and not out["rays"]["checked"]
     assert out["rays"]["tokens_at_or_below_max_r"] == 0
     assert out["nonorm"]["polysemantic_rays"] > 0
     # the command's table and plots render from this payload
@@ -103,7 +103,7 @@ def test_small_study_and_parity_against_endpoint_patterns(block, tmp_path):
                "note": GELU_NOTE, "layers": [out]}
     import json
 
-    assert json.loads(json.dumps(payload))["layers"][0]["rays"]["status"] == "proved"  # --json works
+    assert json.loads(json.dumps(payload))["layers"][0]["rays"]["status"] == "estimate"  # --json works; no row certificate was checked
     written = _plots(payload, str(tmp_path))
     assert all((tmp_path / name).stat().st_size > 1000 for name in ("rays.png", "paths.png", "nonorm.png"))
     text = _human(dict(payload, plots=written))

@@ -27,7 +27,7 @@ from geomcheck.geometry.sphere import (base_point, cap_distances, cap_is_region_
                                        nearest_boundaries, reflect_to, sphere_of)
 from geomcheck.io.resolve import load_model
 from geomcheck.model import MLPBlock, get_activation, make_normalization
-from geomcheck.search.sphere import search_regions, space_feasibility, sphere_feasibility
+from geomcheck.search.sphere import EXACT, search_regions, space_feasibility, sphere_feasibility
 
 
 def block(w_in, b_in, norm="layernorm"):
@@ -195,7 +195,7 @@ def test_search_agrees_with_exact_count_on_two_spheres():
     for spec in ("toy:sphere4", "toy:random?d=4&n=10&seed=2"):
         s = sphere_of(load_model(spec))
         found = search_regions(s, time_budget=60)
-        assert found.status == "proved"
+        assert found.status == EXACT
         assert set(found.patterns) == set(count_two_sphere(s).patterns)
 
 
@@ -304,7 +304,7 @@ def test_farkas_in_space_by_hand():
     Σ y_i s_i w_i = 1 − 1 = 0 and Σ y_i s_i b_i = 0 − 1 < 0."""
     b = block([[1], [-1]], [0, -1], norm="none")
     res = space_feasibility(b.folded.weights, b.folded.bias, "++")
-    assert res.feasible is False and res.status == "proved"
+    assert res.feasible is False and res.status == EXACT
     assert res.multipliers[0] == res.multipliers[1]
     res = space_feasibility(b.folded.weights, b.folded.bias, "+-")
     assert res.feasible and res.witness[0] > 0
@@ -486,7 +486,7 @@ def test_feasibility_agrees_with_exact_regions(b):
     for signs in itertools.product("+-", repeat=b.n):
         pattern = "".join(signs)
         res = sphere_feasibility(s, pattern)
-        if res.status == "proved":
+        if res.status == EXACT:
             assert res.feasible == (pattern in count.patterns), pattern
             cert = json.loads(json.dumps(feasibility_certificate(b, pattern, "sphere", res)))
             assert check_certificate(cert).accepted
@@ -503,7 +503,7 @@ def test_circle3_all_sixteen_patterns_decided():
     feasible = set()
     for signs in itertools.product("+-", repeat=4):
         res = sphere_feasibility(s, "".join(signs))
-        assert res.status == "proved"
+        assert res.status == EXACT
         if res.feasible:
             feasible.add("".join(signs))
     assert feasible == set(count_circle(s).patterns)
@@ -555,7 +555,7 @@ def test_all_star_pattern_is_feasible_everywhere():
         b = load_model(spec)
         f = b.folded
         res = sphere_feasibility(sphere_of(b), "*" * b.n) if on == "sphere" else space_feasibility(f.weights, f.bias, "*" * b.n)
-        assert res.feasible and res.status == "proved"
+        assert res.feasible and res.status == EXACT
 
 
 def test_cap_exact_tie_and_certificate():
@@ -666,5 +666,5 @@ def test_degenerate_arrangements_exact_count_vs_feasibility(b):
         assert check_certificate(json.loads(json.dumps(region_count(b)["certificate"]))).accepted
     for signs in itertools.product("+-", repeat=b.n):
         res = sphere_feasibility(s, "".join(signs))
-        if res.status == "proved":
+        if res.status == EXACT:
             assert res.feasible == ("".join(signs) in count.patterns)

@@ -69,17 +69,18 @@ def prove_every_direction_polysemantic(model_spec: str = "toy:allpoly") -> dict:
     """Claim "every nonzero direction of MODEL is polysemantic" (no normalization).
 
     Returns ``{"status", "certificate", "checker", "every_direction_changes_map"}``;
-    status is "proved" only when the cone is {0} and the checker accepts.
+    status comes from :func:`geomcheck.verdicts.gate`: proved only when the cone is {0} and
+    the checker accepts (an accepted nonzero cone refutes the claim).
     """
-    from geomcheck.checker import check_certificate
     from geomcheck.io.resolve import load_model
     from geomcheck.search.cone import monosemantic_cone
+    from geomcheck.verdicts import PROVED, REFUTED, gate
 
     block = load_model(model_spec)
     cert = cone_certificate(block, monosemantic_cone(block))
-    verdict = check_certificate(cert)
-    proved = verdict.accepted and cert["claim"]["verdict"] == "zero"
-    return {"status": "proved" if proved else "estimate", "certificate": cert, "checker": verdict.message,
+    # an accepted "nonzero" certificate refutes the claim; only an accepted "zero" one proves it
+    verdict = gate(cert, PROVED if cert["claim"]["verdict"] == "zero" else REFUTED)
+    return {**verdict.to_json(), "certificate": cert,
             "every_direction_changes_map": bool(cert["claim"].get("every_direction_changes_map"))}
 
 
@@ -91,12 +92,10 @@ def refute_minimal_model(search: bool = False) -> dict:
     (its mirror image w = 1, b = 1, v = −1 in practice). Returns
     ``{"status", "model", "certificate", "checker"}``.
     """
-    from geomcheck.checker import check_certificate
     from geomcheck.search.counterexample import find_counterexample
     from geomcheck.search.minimal import minimal_block_example, minimal_counterexample
+    from geomcheck.verdicts import REFUTED, gate
 
     block = minimal_counterexample()["block"] if search else minimal_block_example()
     cert = counterexample_certificate(block, find_counterexample(block))
-    verdict = check_certificate(cert)
-    return {"status": "refuted" if verdict.accepted else "estimate", "model": block_to_dict(block),
-            "certificate": cert, "checker": verdict.message}
+    return {**gate(cert, REFUTED).to_json(), "model": block_to_dict(block), "certificate": cert}

@@ -42,7 +42,9 @@ def _vec(v):
 
 def feasibility_certificate(block, pattern: str, on: str, result) -> dict | None:
     """The certificate for a proved :class:`~geomcheck.search.sphere.Feasibility`, else None."""
-    if result.status != "proved":
+    from geomcheck.search.sphere import EXACT
+
+    if result.status != EXACT:
         return None
     claim = {"pattern": pattern, "on": on}
     if result.feasible:
@@ -81,7 +83,7 @@ def regions_by_exhaustion_certificate(block, limit_n: int = 12) -> dict:
     import itertools
 
     from geomcheck.geometry.sphere import sphere_of
-    from geomcheck.search.sphere import sphere_feasibility
+    from geomcheck.search.sphere import EXACT, sphere_feasibility
 
     if block.n > limit_n:
         raise ValueError(f"exhaustive region certificates are for n ≤ {limit_n}")
@@ -92,7 +94,7 @@ def regions_by_exhaustion_certificate(block, limit_n: int = 12) -> dict:
         if any(all(p == "*" or p == f for p, f in zip(r, pattern)) for r in refuted):
             continue
         res = sphere_feasibility(sphere, pattern)
-        if res.status != "proved":
+        if res.status != EXACT:
             raise ValueError(f"pattern {pattern}: undecided ({res.how})")
         if res.feasible:
             entry = {"pattern": pattern}
@@ -112,20 +114,20 @@ def regions_by_exhaustion_certificate(block, limit_n: int = 12) -> dict:
 
 
 def pattern_sphere_vs_space(block, pattern: str) -> dict:
-    """Exact verdicts for ``pattern`` on S and in the whole (normalized) space, with certificates."""
+    """Verdicts for ``pattern`` on S and in the whole (normalized) space, each gated with its certificate."""
     from geomcheck.geometry.sphere import sphere_of
     from geomcheck.search.sphere import space_feasibility, sphere_feasibility
+    from geomcheck.verdicts import PROVED, gate
 
     sphere = sphere_of(block)
     on_sphere = sphere_feasibility(sphere, pattern)
     in_space = space_feasibility(sphere.weights, sphere.bias, pattern, sphere.centers)
-    return {
-        "pattern": pattern,
-        "sphere": {"feasible": on_sphere.feasible, "status": on_sphere.status,
-                   "certificate": feasibility_certificate(block, pattern, "sphere", on_sphere)},
-        "space": {"feasible": in_space.feasible, "status": in_space.status,
-                  "certificate": feasibility_certificate(block, pattern, "space", in_space)},
-    }
+    out = {"pattern": pattern}
+    for where, res in (("sphere", on_sphere), ("space", in_space)):
+        cert = feasibility_certificate(block, pattern, where, res)
+        verdict = gate(cert, PROVED)
+        out[where] = {"feasible": res.feasible, "certificate": cert, **verdict.to_json()}
+    return out
 
 
 def find_sphere_only_gap(block, limit: int = 4096) -> dict | None:
@@ -133,7 +135,7 @@ def find_sphere_only_gap(block, limit: int = 4096) -> dict | None:
     import itertools
 
     from geomcheck.geometry.sphere import sphere_of
-    from geomcheck.search.sphere import space_feasibility, sphere_feasibility
+    from geomcheck.search.sphere import EXACT, space_feasibility, sphere_feasibility
 
     sphere = sphere_of(block)
     for k, signs in enumerate(itertools.product("+-", repeat=block.n)):
@@ -144,13 +146,18 @@ def find_sphere_only_gap(block, limit: int = 4096) -> dict | None:
         if not space.feasible:
             continue
         on = sphere_feasibility(sphere, pattern)
-        if on.feasible is False and on.status == "proved":
+        if on.feasible is False and on.status == EXACT:
             return pattern_sphere_vs_space(block, pattern)
     return None
 
 
 def region_count(block) -> dict:
-    """Exact regions and pieces on S for dim S ∈ {1, 2}; ``certificate`` for circles."""
+    """Exact regions and pieces on S for dim S ∈ {1, 2}; ``certificate`` for circles.
+
+    ``status`` is the gate's: a circle's ``circle-regions`` certificate checked now, or
+    *estimate* on a 2-sphere (the Euler-formula count has no certificate kind; the
+    ``sphere-regions`` exhaustion certificate covers small n).
+    """
     from geomcheck.geometry.regions import count_circle, count_space_regions, count_two_sphere
     from geomcheck.geometry.sphere import sphere_of
 
@@ -162,5 +169,8 @@ def region_count(block) -> dict:
         count, cert = count_two_sphere(sphere), None
     else:
         raise ValueError("exact region counts need a sphere of dimension 1 or 2")
-    return {"regions": count.regions, "pieces": count.pieces, "status": "proved",
+    from geomcheck.verdicts import PROVED, gate
+
+    verdict = gate(cert, PROVED)
+    return {"regions": count.regions, "pieces": count.pieces, **verdict.to_json(),
             "space_regions": count_space_regions(sphere), "patterns": sorted(count.patterns), "certificate": cert}

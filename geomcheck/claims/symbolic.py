@@ -118,4 +118,4 @@ def run(claim: dict) -> Outcome:
     if name not in PROOFS:
         raise InvalidInput(f"{claim['name']}: unknown symbolic proof {name!r} (known: {', '.join(sorted(PROOFS))})")
     steps = PROOFS[name]()
-    return Outcome(f"proved symbolically for general d ({len(steps)} steps)", [], [], evidence="sympy", steps=steps)
+    return Outcome(f"derived symbolically for general d ({len(steps)} steps)", [], [], evidence="sympy", steps=steps)

@@ -5,15 +5,14 @@ by some input? ``--on space``: in the whole space the MLP reads (ℝᵈ without
 normalization; the normalized space 1⊥ or ℝᵈ with one); ``--on sphere``: on the
 ε = 0 normalization sphere; ``auto`` (default) picks the sphere when the model
 has a normalization. Feasible answers carry an exact witness, infeasible ones a
-Farkas or ball certificate; both are re-checked exactly.
+Farkas or ball certificate; the checker re-verifies either in the same run
+(:func:`geomcheck.api.sphere.feasible`). For DyT the space is the image of
+tanh, the open box (−1, 1)ᵈ: decided there, and labelled estimate.
 """
 
 from __future__ import annotations
 
-import json
-
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
-from geomcheck.exact.rationals import format_rational
 
 
 def register(subparsers) -> None:
@@ -29,7 +28,12 @@ def register(subparsers) -> None:
 def _human(p: dict) -> str:
     verdict = {True: "feasible", False: "infeasible", None: "undecided"}[p["feasible"]]
     pattern = p["pattern"] if len(p["pattern"]) <= 80 else f"{p['pattern'][:60]}… ({len(p['pattern'])} neurons)"
-    lines = [f"pattern     {pattern} on the {p['on']}: {verdict} [{p['status']}]", f"how         {p['how']}"]
+    lines = [f"pattern     {pattern} on the {p['on']}: {verdict} [{p['status']}]", f"how         {p['how']}",
+             f"checker     {p['checker']}"]
+    if p.get("domain"):
+        lines.append(f"domain      {p['domain']}")
+    if p.get("witness_tanh"):
+        lines.append(f"witness     tanh(alpha·x) = ({', '.join(p['witness_tanh'])})")
     if p.get("witness"):
         lines.append(f"witness     ({', '.join(p['witness'])})")
     if p.get("witness_direction"):
@@ -40,48 +44,12 @@ def _human(p: dict) -> str:
 
 
 def run(args) -> int:
-    from geomcheck.errors import InvalidInput
-    from geomcheck.geometry.sphere import sphere_of
+    from geomcheck.api.sphere import feasible
     from geomcheck.io.resolve import load_model
-    from geomcheck.search.sphere import parse_pattern, space_feasibility, sphere_feasibility
 
-    block = load_model(args.model)
-    pattern = parse_pattern(args.pattern, block.n)
-    on = args.on if args.on != "auto" else ("sphere" if block.norm.scales else "space")
-    f = block.folded
-    if on == "sphere":
-        result = sphere_feasibility(sphere_of(block), pattern)
-    else:
-        result = space_feasibility(f.weights, f.bias, pattern, f.centers)
-    payload = {"model": block.name, "pattern": pattern, "on": on, "feasible": result.feasible,
-               "status": result.status, "how": result.how}
-    if result.witness is not None:
-        payload["witness"] = [format_rational(v) for v in result.witness]
-    if result.direction is not None:
-        y = result.direction
-        k = block.d / sum(v * v for v in y)
-        payload["witness_direction"] = [format_rational(v) for v in y]
-        # LayerNorm d = 3 has no rational point on its sphere: z_i = y_i·sqrt(K) exactly
-        payload["witness"] = [f"{format_rational(v)}*sqrt({format_rational(k)})" for v in y]
-        payload["witness_form"] = "z = y*sqrt(K), K = d/|y|^2 (no rational point exists on this sphere)"
-    if result.multipliers is not None:
-        payload["multipliers"] = {str(i): format_rational(v) for i, v in sorted(result.multipliers.items())}
-    if result.inside is not None:
-        payload["inside_ball"] = "bounded (multipliers for ±basis directions) with every vertex in the closed ball"
+    result = feasible(load_model(args.model), args.pattern, args.on)
+    payload = result.to_json()
     if args.certificate:
-        from geomcheck.certify.sphere import feasibility_certificate
-
-        cert = feasibility_certificate(block, pattern, on, result)
-        if cert is None:
-            raise InvalidInput("--certificate: the verdict is an estimate, so there is no certificate to write")
-        try:
-            with open(args.certificate, "w", encoding="utf-8") as handle:
-                json.dump(cert, handle, indent=1)
-        except OSError as exc:
-            raise InvalidInput(f"cannot write {args.certificate}: {exc.strerror}") from None
-        payload["certificate"] = args.certificate
-    if block.norm.eps > 0 and on == "sphere":
-        payload["note"] = ("eps > 0: the normalization's image is the open ball inside the sphere; "
-                           "this answer is for the eps = 0 sphere")
+        payload["certificate"] = result.write_certificate(args.certificate)
     emit(args, payload, _human)
     return 0

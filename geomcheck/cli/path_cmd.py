@@ -11,9 +11,6 @@ marked), ``--engine exact|filtered`` (same answers; filtered is faster).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from geomcheck.cli.common import add_json_flag, add_model_argument, emit
 from geomcheck.errors import InvalidInput
 
@@ -78,9 +75,12 @@ def _human(p: dict) -> str:
         f"model     {p['model']}  (norm {p['norm']['kind']}, eps = {p['norm']['eps']}, activation {p['activation']})",
         f"{name:<9} {p['domain']}",
         f"verdict   {p['verdict']} ({p['status']}): {len(p['crossings'])} crossing(s), {len(p['segments'])} region(s) along the path",
+        f"checker   {p['checker']}" + (f" ({p['certificate_kind']} certificate, checked in this run)" if p["checked"] else ""),
     ]
     if p["activation"] != "relu":
         lines.append(f"regions   {p['regions']}")
+    if p.get("gate_patterns_note"):
+        lines.append(f"note      {p['gate_patterns_note']}")
     if p["crossings"]:
         lines.append("")
         lines.append(f"  {'#':>3}  {'lambda':<22} {'exact':<34} {'map changes':<12} neurons")
@@ -100,7 +100,8 @@ def _human(p: dict) -> str:
                 lines.append(f"    neuron {c['neuron']:<6} r² = {c['squared_norm']:<24} r ≈ {c['norm']}")
             lines.append(f"  region-constant for ‖P·x‖² > {p['constant_above']}  (‖P·x‖ > ≈ {p['constant_above_norm']})")
         else:
-            lines.append("  no critical norm: region-constant at every scale")
+            lines.append("  no critical norm: region-constant at every scale" if p["checked"]
+                         else "  the engine found no critical norm (not confirmed by the checker: an estimate)")
     for lam in p.get("endpoint_zeros", []):
         lines.append(f"  note: neurons {lam['neurons']} vanish at the end λ = {lam['lambda']}")
     for note in p["notes"]:
@@ -109,31 +110,20 @@ def _human(p: dict) -> str:
 
 
 def run(args) -> int:
+    from geomcheck.api.paths import analyse
     from geomcheck.io.resolve import load_model
 
     block = load_model(args.model)
-    spec = build_spec(args, block)
-    if args.engine == "exact":
-        from geomcheck.geometry.paths import analyse_path
-
-        analysis = analyse_path(block, spec)
-    else:
-        from geomcheck.search.paths import analyse_path_fast
-
-        analysis = analyse_path_fast(block, spec)
-    payload = analysis.to_json(max(args.digits, 15))
+    result = analyse(block, build_spec(args, block), args.engine)
+    payload = result.to_json(max(args.digits, 15))
     if args.certificate:
-        from geomcheck.certify.path import path_certificate
+        from geomcheck.results import write_certificate
 
-        try:
-            Path(args.certificate).write_text(json.dumps(path_certificate(block, analysis), indent=1) + "\n")
-        except OSError as exc:
-            raise InvalidInput(f"--certificate: cannot write {args.certificate} ({exc})") from None
-        payload["certificate"] = args.certificate
+        payload["certificate"] = write_certificate(args.certificate, result.certificate)
     if args.plot:
         from geomcheck.search.path_plot import plot_path
 
-        plot_path(block, analysis, args.plot)
+        plot_path(block, result.analysis, args.plot)
         payload["plot"] = args.plot
     emit(args, payload, _human)
     return 0

@@ -1,19 +1,17 @@
 """``geomcheck prove [PATH…] [--out DIR] [--json]``: establish the bundled claims.
 
 Each claim is re-run from scratch: the exact engine computes the answer and a
-certificate, the trusted checker re-verifies the certificate, and the result
-is compared with what the claim file says must come out. Exit status 0 only
+certificate, the trusted checker re-verifies the certificate in the same run
+(:func:`geomcheck.verdicts.gate`), and the result is compared with what the
+claim file says must come out. A claim whose ``expect`` is empty compares
+nothing: it is refused (one line, exit 2) before anything runs. Exit status 0 only
 when every claim holds (claims marked *pending*, whose runner another part of
 geomcheck has not registered yet, are listed but do not count).
 """
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 from geomcheck.cli.common import add_json_flag, emit
-from geomcheck.errors import InvalidInput
 
 
 def register(subparsers) -> None:
@@ -28,7 +26,8 @@ def _table(payload: dict) -> str:
     rows = [("claim", "status", "holds", "verdict")]
     for c in payload["claims"]:
         holds = "yes" if c["holds"] else ("—" if c["status"] == "pending" else "NO")
-        rows.append((c["name"], c["status"] + (" (sympy)" if c["evidence"] == "sympy" else ""), holds, c["verdict"]))
+        rows.append((c["name"], c["status"] + (" (sympy)" if c["evidence"] == "sympy" else "")
+                     + (f" ({c['certificate_kind']}, checked)" if c.get("checked") else ""), holds, c["verdict"]))
     widths = [max(len(r[k]) for r in rows) for k in range(3)]
     lines = ["  ".join(r[k].ljust(widths[k]) for k in range(3)) + "  " + r[3] for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
@@ -45,33 +44,9 @@ def _table(payload: dict) -> str:
 
 
 def run(args) -> int:
-    from geomcheck.claims import load_claims, run_claim, slug
+    from geomcheck.claims import prove
 
-    claims = load_claims(args.paths or None)
-    out = Path(args.out) if args.out else None
-    if out is not None:
-        try:
-            out.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise InvalidInput(f"--out: cannot create the folder {out} ({exc.strerror})") from None
-    results = []
-    written = 0
-    for source, claim in claims:
-        result = run_claim(claim, source=source.name)
-        entry = result.as_dict()
-        if out is not None and result.certificates:
-            files = []
-            for k, cert in enumerate(result.certificates):
-                suffix = f"-{k}" if len(result.certificates) > 1 else ""
-                target = out / f"{slug(result.name)}{suffix}.json"
-                target.write_text(json.dumps(cert, indent=1) + "\n", encoding="utf-8")
-                files.append(str(target))
-            entry["certificate_files"] = files
-            written += len(files)
-        results.append(entry)
-    counted = [r for r in results if r["status"] != "pending"]
-    payload = {"claims": results, "all_hold": all(r["holds"] for r in counted) and bool(counted),
-               "certificates": sum(r["certificates"] for r in results if r["holds"]),
-               "out": str(out) if out is not None else None}
+    result = prove(args.paths or None, args.out)
+    payload = result.to_json()
     emit(args, payload, _table)
-    return 0 if payload["all_hold"] else 1
+    return 0 if result.all_hold else 1

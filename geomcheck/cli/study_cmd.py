@@ -1,11 +1,11 @@
 """``geomcheck study minilm [--layers 0,3] [--seed S] [--full] [--json] [--plot-dir DIR]``.
 
 The essay's question and the follow-up on the real all-MiniLM-L6-v2 weights,
-per layer, exactly: (a) rays (ε = 0: region-constant by proof; ε = 10⁻¹²: the
+per layer, computed exactly (no row certificate is checked, so every status is estimate): (a) rays (ε = 0: region-constant by proof; ε = 10⁻¹²: the
 centred norm below which each tested ray changes region, against the norms of
 real tokens), (b) superposition paths ``x + λ·d`` (exact number of gate-sign
 changes and the first λ), (c) the same weights without LayerNorm (how many
-regions a ray crosses). Logic in :mod:`geomcheck.search.study`.
+regions a ray crosses). Logic in :mod:`geomcheck.search.study`, result object from :mod:`geomcheck.api.study`.
 """
 
 from __future__ import annotations
@@ -62,9 +62,10 @@ def _human(p: dict) -> str:
         c = L["nonorm"]
         lines.append(f"{L['layer']:<10}{c['directions']:>6}{c['polysemantic_rays']:>14}{_fmt(c['flips'].get('min'), '.0f'):>11}"
                      f"{_fmt(c['flips'].get('median'), '.0f'):>8}{_fmt(c['flips'].get('max'), '.0f'):>7}{_fmt(c['regions'].get('max'), '.0f'):>13}")
-    lines += ["", "All counts and thresholds are exact (status proved for the tested directions and pairs: exact rational computation, "
-              "cross-checked in the tests against the path engine); decimals display exact numbers. "
-              "To have the stdlib checker re-verify a row: geomcheck ray/path MODEL ... --certificate F && geomcheck check F."]
+    lines += ["", "All counts and thresholds are computed exactly (rational arithmetic, cross-checked in the tests against "
+              "the path engine); decimals display exact numbers. No certificate was checked for these rows, so their "
+              "status is estimate. To have the stdlib checker verify a row: geomcheck ray/path MODEL ... "
+              "(it checks its certificate in the same run; --certificate F writes it for geomcheck check F)."]
     if p.get("plots"):
         lines.append("plots: " + ", ".join(p["plots"]))
     return "\n".join(lines)
@@ -136,14 +137,15 @@ def _plots(payload: dict, directory: str) -> list[str]:
 
 
 def run(args) -> int:
-    from geomcheck.search.study import run_minilm_study
+    from geomcheck.api.study import study_minilm
     from geomcheck.io.real import MINILM_LAYERS
 
     layers = _layers(args.layers)
     for layer in layers or []:
         if not 0 <= layer < MINILM_LAYERS:
             raise InvalidInput(f"--layers: layer {layer} does not exist (valid: 0 … {MINILM_LAYERS - 1})")
-    payload = run_minilm_study(layers, seed=args.seed, full=args.full, progress=not args.no_progress and not args.json)
+    payload = study_minilm(layers, seed=args.seed, full=args.full,
+                           progress=not args.no_progress and not args.json).to_json()
     if args.plot_dir:
         payload["plots"] = _plots(payload, args.plot_dir)
     if not args.json:

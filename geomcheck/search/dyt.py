@@ -52,7 +52,7 @@ from geomcheck.exact.rationals import format_rational
 from geomcheck.model.block import MLPBlock
 
 __all__ = ["neuron_ray_terms", "certified_sign", "certified_pattern", "isolate_roots", "DyTRay", "analyse_dyt_ray",
-           "find_dyt_counterexample"]
+           "find_dyt_counterexample", "DyTFeasibility", "dyt_feasibility"]
 
 METHOD = "certified (interval arithmetic)"
 _PRECISIONS = (64, 128, 256, 512, 1024, 4096)
@@ -327,3 +327,59 @@ def find_dyt_counterexample(block: MLPBlock, directions=None, budget: int = 200)
         if ray.counterexample is not None:
             return ray
     return None
+
+
+# --------------------------------------------------------------------------- feasibility
+@dataclass
+class DyTFeasibility:
+    """A sign pattern over the image of DyT. ``feasible`` None: undecided.
+
+    ``witness`` is a rational y in the open box (−1, 1)ᵈ with the pattern exactly
+    (then x = atanh(y)/α realises it: tanh is a bijection ℝ → (−1, 1)).
+    """
+
+    feasible: bool | None
+    witness: tuple | None = None
+    how: str = ""
+
+
+def dyt_feasibility(block: MLPBlock, pattern: str) -> DyTFeasibility:
+    """Is ``{y ∈ (−1, 1)ᵈ : s_i(w'_i·y + b'_i) > 0}`` nonempty (y = tanh(α·x), γ and β folded)?
+
+    The image of DyT's tanh is the open box, not ℝᵈ: feasibility over the whole
+    space would accept witnesses no input produces. Decided by the margin LP
+    ``max t : s_i(w'_i·y + b'_i) ≥ t, −1 ≤ y ≤ 1`` (HiGHS): t* > 0 gives a point
+    pulled strictly inside the box and checked exactly; t* ≤ 0 means no point of
+    the closed box — so none of the open one — has all strict signs (a float
+    LP verdict, hence only an estimate: no certificate kind covers it).
+    """
+    import numpy as np
+
+    from geomcheck.exact.signs import sign
+    from geomcheck.search.sphere import _highs_lp
+
+    f = block.folded
+    idx = [(i, 1 if c == "+" else -1) for i, c in enumerate(pattern) if c in "+-"]
+    d = block.d
+    if not idx:
+        return DyTFeasibility(True, tuple(Fraction(0) for _ in range(d)), "no constrained neuron")
+    W = np.array([[float(f.weights[i][j]) for j in range(d)] for i, _ in idx])
+    b = np.array([float(f.bias[i]) for i, _ in idx])
+    s = np.array([float(si) for _, si in idx])
+    A = np.hstack([-(s[:, None] * W), np.ones((len(idx), 1))])
+    status, x, _ = _highs_lp(np.r_[np.zeros(d), 1.0], A, s * b, [-1.0] * d + [None], [1.0] * d + [1.0], maximize=True)
+    if status != "Optimal":
+        return DyTFeasibility(None, None, f"margin LP over the box failed ({status})")
+    t, y = float(x[-1]), x[:d]
+    if t > 0:
+        for shrink in (1 - 2.0 ** -10, 1 - 2.0 ** -20, 1 - 2.0 ** -40, 0.5):
+            for den in (10, 1000, 10 ** 6, 10 ** 9, 10 ** 12):
+                cand = tuple(Fraction(float(v) * shrink).limit_denominator(den) for v in y)
+                if all(-1 < c < 1 for c in cand) and all(
+                        si * sign(sum((f.weights[i][j] * cand[j] for j in range(d)), Fraction(0)) + f.bias[i]) > 0
+                        for i, si in idx):
+                    return DyTFeasibility(True, cand, "margin LP over the box (-1, 1)^d (HiGHS); "
+                                                      "witness strictly inside the box, its pattern checked exactly")
+        return DyTFeasibility(None, None, f"margin {t:.3g} > 0 but no exact witness inside the open box verified")
+    return DyTFeasibility(False, None, f"margin LP over the closed box: best margin {t:.3g} ≤ 0 "
+                                       "(float LP; no DyT certificate kind, so an estimate)")

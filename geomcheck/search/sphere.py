@@ -34,16 +34,20 @@ from geomcheck.exact.signs import sign
 from geomcheck.exact.linalg import rref
 from geomcheck.geometry.sphere import Sphere, base_point, classify_neurons, dot, reflect_to
 
-__all__ = ["Feasibility", "parse_pattern", "space_feasibility", "sphere_feasibility", "search_regions",
+__all__ = ["EXACT", "Feasibility", "parse_pattern", "space_feasibility", "sphere_feasibility", "search_regions",
            "verify_ball_certificate", "verify_farkas"]
 
 F = Fraction
+
+# The search's own word for "decided, re-checked exactly, certificate available". It is not a
+# verdict: commands turn it into one only through geomcheck.verdicts.gate() (geomcheck.api.sphere).
+EXACT = "exact"
 
 
 @dataclass
 class Feasibility:
     feasible: bool | None          # None: undecided
-    status: str                    # proved | refuted | estimate
+    status: str                    # EXACT (decided and re-checked exactly: a certificate can be built) | "estimate"
     witness: tuple | None = None   # rational point (space, or exactly on S)
     direction: tuple | None = None  # LayerNorm d = 3: rational y, the point is √d·y/‖y‖
     multipliers: dict | None = None  # {neuron: y_i} for a Farkas / ball certificate
@@ -265,10 +269,10 @@ def space_feasibility(weights, bias, pattern: str, centers: bool = False) -> Fea
         for den in (1, 10, 100, 10**4, 10**6, 10**9, 10**12):
             cand = project(_rationalize(z, den), centers)  # w̃ ∈ 1⊥, so P changes no pre-activation
             if _satisfies(weights, bias, pattern, cand):
-                return Feasibility(True, "proved", witness=cand, how="margin LP (HiGHS), witness checked exactly")
+                return Feasibility(True, EXACT, witness=cand, how="margin LP (HiGHS), witness checked exactly")
     cert = _farkas(weights, bias, pattern)
     if cert is not None:
-        return Feasibility(False, "proved", multipliers=cert, how="Farkas multipliers (HiGHS support, solved exactly)")
+        return Feasibility(False, EXACT, multipliers=cert, how="Farkas multipliers (HiGHS support, solved exactly)")
     return Feasibility(None, "estimate", how=f"undecided: LP margin {t}")
 
 
@@ -336,7 +340,7 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
     if t is None or t <= 0:
         cert = _farkas(sphere.weights, sphere.bias, pattern)
         if cert is not None:
-            return Feasibility(False, "proved", multipliers=cert,
+            return Feasibility(False, EXACT, multipliers=cert,
                                how="the region is empty in the whole space (Farkas = ball certificate with r = 0)")
     value, zmin, dual = _min_norm(sphere, pattern)
     idx = _signed(pattern)
@@ -347,7 +351,7 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
             y = {i: F(float(max(v, 0.0))).limit_denominator(den) for (i, _), v in zip(idx, dual)}
             y = {i: v for i, v in y.items() if v > 0}
             if verify_ball_certificate(sphere, pattern, y):
-                return Feasibility(False, "proved", multipliers=y,
+                return Feasibility(False, EXACT, multipliers=y,
                                    how=f"min-norm {value ** 0.5:.6g} ≥ √d = {sphere.d ** 0.5:.6g}: ball certificate")
         if value > sphere.d * (1 + 1e-9):
             return Feasibility(False, "estimate", how=f"min-norm {value ** 0.5:.6g} > √d, but no certificate verified")
@@ -362,7 +366,7 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
 
         certs = _boundedness_certificates(sphere, pattern)
         if certs is not None and inside_ball(sphere, pattern, certs):
-            return Feasibility(False, "proved", inside=certs,
+            return Feasibility(False, EXACT, inside=certs,
                                how="the region is bounded and all its vertices lie in the closed ball (exact vertex enumeration)")
         return Feasibility(False, "estimate",
                            how="the region seems to lie inside the ball (no outer vertex or ray found); not certified")
@@ -396,12 +400,12 @@ def sphere_feasibility(sphere: Sphere, pattern: str, seed: int = 0) -> Feasibili
             if base_point(sphere.d, sphere.centers) is None:
                 y = sphere.project(_rationalize(target, den))
                 if any(y) and all(s * sg > 0 for (i, s), sg in zip(idx, [sphere.signs_along(y)[i] for i, _ in idx])):
-                    return Feasibility(True, "proved", direction=y,
+                    return Feasibility(True, EXACT, direction=y,
                                        how="witness √d·y/‖y‖ (no rational point exists on this sphere), checked exactly")
                 continue
             z = _sphere_point_near(sphere, target, den)
             if sphere.on_sphere(z) and _satisfies(sphere.weights, sphere.bias, pattern, z):
-                return Feasibility(True, "proved", witness=z, how="rational point exactly on the sphere, checked exactly")
+                return Feasibility(True, EXACT, witness=z, how="rational point exactly on the sphere, checked exactly")
     return Feasibility(None, "estimate", how="a crossing was found in floats but no exact witness verified")
 
 
@@ -416,7 +420,7 @@ class RegionSearch:
 
     @property
     def status(self) -> str:
-        return "proved" if self.complete and self.undecided == 0 else "estimate"
+        return EXACT if self.complete and self.undecided == 0 else "estimate"
 
 
 def _groups(sphere: Sphere):
@@ -481,7 +485,7 @@ def search_regions(sphere: Sphere, time_budget: float = 30.0, samples: int = 400
         if bar is not None:
             bar.update(1)
             bar.set_postfix(regions=len(result.patterns), queued=len(queue))
-        if res.feasible and res.status == "proved":
+        if res.feasible and res.status == EXACT:
             result.patterns[pat] = res
             for g in groups:
                 flipped = list(pat)
@@ -491,7 +495,7 @@ def search_regions(sphere: Sphere, time_budget: float = 30.0, samples: int = 400
                 if nxt not in seen:
                     seen.add(nxt)
                     queue.append(nxt)
-        elif res.feasible is False and res.status == "proved":
+        elif res.feasible is False and res.status == EXACT:
             result.refuted += 1
         else:
             result.undecided += 1

@@ -31,6 +31,8 @@ import numpy as np
 
 from geomcheck.exact.quadratic import QuadraticRoot
 from geomcheck.model.block import MLPBlock
+from geomcheck.results import GATE_PATTERNS_NOTE
+from geomcheck.verdicts import estimate
 
 __all__ = ["ExactLayer", "exact_layer", "RayResult", "PathResult", "NoNormRay", "study_layer", "run_minilm_study"]
 
@@ -176,8 +178,13 @@ FULL_TEXTS = DEFAULT_TEXTS + (
     "Never gonna give you up, never gonna let you down.",
 )
 
-GELU_NOTE = ("regions are gate-sign patterns of the pre-activations; for GELU the block is smooth and "
-             "the map between two gate changes is not affine")
+# the same wording as `path` and `counterexample` (geomcheck.results)
+GELU_NOTE = GATE_PATTERNS_NOTE
+
+# The study computes every count exactly but builds no certificate per row, so no row has been
+# through geomcheck.verdicts.gate(): every status is an estimate, with how to have a row checked.
+ROW_VERDICT = estimate("exact rational computation, but no certificate was checked for these rows; to have the "
+                       "checker verify one: geomcheck ray/path MODEL ... --json (it checks in the same run)")
 
 
 def _stats(values) -> dict:
@@ -245,7 +252,7 @@ def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]],
     rays_out = {
         "eps": str(block.norm.eps),
         "directions": len(directions),
-        "eps0_status": "proved",
+        "eps0_status": ROW_VERDICT.status,
         "eps0_statement": (f"at eps = 0 all {len(directions)} tested rays are region-constant for every t > 0 "
                            f"(crossing polynomial c·t²); neurons identically 0 on a ray: "
                            f"{sum(r.ties_eps0 for r in rays)}"),
@@ -254,7 +261,8 @@ def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]],
         "worst_direction": None if worst is None else {"direction": worst[1], "neuron": worst[2]},
         "token_centred_norm": _stats([float(s) ** 0.5 for s in token_norm2]),
         "tokens_at_or_below_max_r": below,
-        "status": "proved",
+        "exact": True,
+        **ROW_VERDICT.to_json(),
         "by_kind": by_kind,
         "per_direction_max_r": [None if r.max_r2 is None else float(r.max_r2) ** 0.5 for r in rays],
         "per_direction_kind": [k for k, _, _ in directions],
@@ -294,7 +302,8 @@ def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]],
     changes = [r.changes for r in results]
     paths_out = {
         "pairs": len(pairs),
-        "status": "proved",
+        "exact": True,
+        **ROW_VERDICT.to_json(),
         "changes": _stats(changes),
         "changes_by_direction_kind": {k: _stats(v) for k, v in per_kind.items()},
         "pairs_with_no_change": sum(1 for c in changes if c == 0),
@@ -313,7 +322,8 @@ def study_layer(block: MLPBlock, tokens: list[tuple[str, tuple[Fraction, ...]]],
             progress.update(len(chunk))
     flips = [r.flips for r in nonorm]
     nonorm_out = {
-        "status": "proved",
+        "exact": True,
+        **ROW_VERDICT.to_json(),
         "directions": len(nonorm),
         "flips": _stats(flips),
         "regions": _stats([r.regions for r in nonorm]),
