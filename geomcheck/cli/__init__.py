@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "geomcheck.cli.feasible_cmd",
     "geomcheck.cli.cap_cmd",
     "geomcheck.cli.study_cmd",
+    "geomcheck.cli.rotate_cmd",
 )
 
 # A value that starts with '-' followed by a digit or '.': a negative number or vector.

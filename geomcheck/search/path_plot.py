@@ -1,7 +1,10 @@
 """``--plot FILE.png``: the pre-activations along a path with the exact crossings marked.
 
-matplotlib (Agg backend) is imported lazily; the curves are float64
-(display only), the vertical lines are the exact crossings.
+Through LayerNorm/RMSNorm the picture is drawn in the natural coordinate, the rotation angle θ
+from z(x) (geomcheck.plots.rotation.plot_path_angles: angle axis, crossings as a rug with a
+density histogram, only the neurons that matter drawn, ``log=True`` for a log-scaled axis).
+Without a normalization (no sphere, no angle) it stays a λ axis. matplotlib (Agg backend) is
+imported lazily; the curves are float64 (display only), the crossing positions exact.
 """
 
 from __future__ import annotations
@@ -18,8 +21,21 @@ __all__ = ["plot_path"]
 _MAX_CURVES = 40
 
 
-def plot_path(block: MLPBlock, analysis: PathAnalysis, filename: str, points: int = 800) -> None:
-    """Draw ``h_i(x(λ))`` for the crossing neurons (or the first few) against λ."""
+def plot_path(block: MLPBlock, analysis: PathAnalysis, filename: str, points: int = 800, log: bool = False) -> None:
+    """Draw the crossing neurons against the rotation angle (normalized paths) or against λ."""
+    spec = analysis.spec
+    if block.norm.scales and block.norm.exact_signs and spec.start == 0 and spec.start_closed:
+        from geomcheck.errors import DegenerateInput
+        from geomcheck.geometry.rotation import arc_frame
+        from geomcheck.plots.rotation import plot_path_angles
+
+        try:
+            frame = arc_frame(block, spec)
+        except DegenerateInput:
+            frame = None
+        if frame is not None:
+            plot_path_angles(block, analysis, frame, filename, log=log)
+            return
     try:
         import matplotlib
 
