@@ -29,6 +29,10 @@ _RATIONAL_RE = re.compile(
 )
 
 
+_EXPONENT_RE = re.compile(r"[eE]([+-]?\d+)\s*$")
+MAX_DECIMAL_EXPONENT = 100_000
+
+
 def parse_rational(value: object, what: str = "value") -> Fraction:
     """Return ``value`` as an exact Fraction, or raise InvalidInput naming ``what``.
 
@@ -53,12 +57,21 @@ def parse_rational(value: object, what: str = "value") -> Fraction:
             raise InvalidInput(
                 f"{what}: {value!r} is not a number (use an integer, 'p/q' or a decimal like '0.25')"
             )
-        if "/" in text:
-            num, den = text.split("/")
-            if int(den) == 0:
-                raise InvalidInput(f"{what}: {value!r} has a zero denominator")
-            return Fraction(int(num), int(den))
-        return Fraction(text)
+        exponent = _EXPONENT_RE.search(text)
+        if exponent and (len(exponent.group(1)) > 8 or abs(int(exponent.group(1))) > MAX_DECIMAL_EXPONENT):
+            # 10**exponent would take minutes to hours to expand: refuse instead of hanging
+            raise InvalidInput(f"{what}: exponent {exponent.group(1)[:12]} is outside ±{MAX_DECIMAL_EXPONENT}")
+        try:
+            if "/" in text:
+                num, den = text.split("/")
+                if int(den) == 0:
+                    raise InvalidInput(f"{what}: {value!r} has a zero denominator")
+                return Fraction(int(num), int(den))
+            return Fraction(text)
+        except ValueError as exc:  # Python refuses integers of more than 4300 digits
+            if isinstance(exc, InvalidInput):
+                raise
+            raise InvalidInput(f"{what}: {str(exc).split(':')[0]}") from None
     numerator = getattr(value, "numerator", None)
     denominator = getattr(value, "denominator", None)
     if numerator is not None and denominator is not None:  # numpy ints, flint fmpq

@@ -38,12 +38,30 @@ def _refuse_constant(token: str) -> Any:
     raise ModelFormatError(f"JSON: {token} is not a number geomcheck accepts (NaN and Infinity have no exact value)")
 
 
-def parse_json_exact(text: str, what: str = "JSON") -> Any:
-    """json.loads with float literals kept exact (as Fractions) and NaN refused."""
+def _exact_float(token: str) -> Fraction:
+    # read from the literal's text (0.1 is 1/10); huge exponents are refused, not expanded
     try:
-        return json.loads(text, parse_float=Fraction, parse_constant=_refuse_constant)
+        return parse_rational(token, "JSON number")
+    except InvalidInput as exc:
+        raise ModelFormatError(str(exc)) from None
+
+
+def parse_json_exact(text: str, what: str = "JSON") -> Any:
+    """json.loads with float literals kept exact (as Fractions), NaN refused, bad input one line.
+
+    Malformed text, integers of more than 4300 digits, exponents beyond ±10⁵ and
+    nesting deeper than Python's recursion limit are ModelFormatErrors naming ``what``.
+    """
+    try:
+        return json.loads(text, parse_float=_exact_float, parse_constant=_refuse_constant)
     except json.JSONDecodeError as exc:
         raise ModelFormatError(f"{what}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno})") from None
+    except RecursionError:
+        raise ModelFormatError(f"{what}: JSON nested too deeply") from None
+    except ModelFormatError as exc:
+        raise ModelFormatError(f"{what}: {exc}") from None
+    except ValueError as exc:  # e.g. an integer literal of more than 4300 digits
+        raise ModelFormatError(f"{what}: {str(exc).split(';')[0]}") from None
 
 
 def _number(value: Any, where: str) -> Fraction:

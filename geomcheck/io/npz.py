@@ -9,8 +9,9 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from geomcheck.errors import InvalidInput, ModelFormatError
+from geomcheck.errors import ModelFormatError
 from geomcheck.exact.rationals import parse_rational
+from geomcheck.io.tensors import exact_values, read_npz
 from geomcheck.model.activations import get_activation
 from geomcheck.model.block import MLPBlock
 from geomcheck.model.norms import make_normalization
@@ -19,57 +20,57 @@ __all__ = ["load_npz", "save_npz", "exact_array"]
 
 
 def exact_array(array, where: str):
-    """A numpy array of floats/ints → nested tuples of exact Fractions.
+    """A numpy array of reals → nested tuples of exact Fractions (1-D or 2-D).
 
-    NaN/Inf are refused, naming the first bad entry.
+    Every float width is read exactly (long double through ``as_integer_ratio``,
+    never rounded through float64), integers of any width exactly; complex,
+    object and string arrays and NaN/Inf are refused, naming the entry.
     """
-    import numpy as np
+    return exact_values(array, where)
 
-    arr = np.asarray(array)
-    if arr.dtype.kind not in "fiu":
-        raise ModelFormatError(f"{where}: expected numbers, got dtype {arr.dtype}")
-    if arr.dtype.kind == "f":
-        bad = np.argwhere(~np.isfinite(arr))
-        if bad.size:
-            index = "".join(f"[{i}]" for i in bad[0])
-            raise ModelFormatError(f"{where}{index}: {arr[tuple(bad[0])]} is not a finite number")
-        arr = arr.astype(np.float64)  # float16/32 → float64 is exact
-        to_q = Fraction
-    else:
-        to_q = lambda v: Fraction(int(v))  # noqa: E731
-    if arr.ndim == 1:
-        return tuple(to_q(float(v)) if arr.dtype.kind == "f" else to_q(v) for v in arr.tolist())
-    if arr.ndim == 2:
-        return tuple(tuple(to_q(v) for v in row) for row in arr.tolist())
-    raise ModelFormatError(f"{where}: expected a vector or a matrix, got {arr.ndim} dimensions")
+
+def _text_field(data: dict, key: str, path: Path, default: str) -> str:
+    if key not in data:
+        return default
+    value = data[key]
+    if value.dtype.kind not in "US" or value.ndim != 0:
+        raise ModelFormatError(f"{path}: {key!r} must be a string scalar, got dtype {value.dtype} shape {value.shape}")
+    return str(value)
 
 
 def load_npz(path: str | Path) -> MLPBlock:
-    import numpy as np
-
     path = Path(path)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{path}: not a readable .npz file ({exc})") from None
-    with data:
-        for key in ("w_in", "b_in", "w_out", "b_out"):
-            if key not in data:
-                raise ModelFormatError(f"{path}: array {key!r} missing (have: {', '.join(data.files)})")
-        gamma = exact_array(data["gamma"], "gamma") if "gamma" in data else None
-        beta = exact_array(data["beta"], "beta") if "beta" in data else None
-        kind = str(data["norm"]) if "norm" in data else ("layernorm" if gamma is not None else "none")
-        eps = parse_rational(data["eps"].item() if "eps" in data else 0, "eps")
-        activation = str(data["activation"]) if "activation" in data else "relu"
-        return MLPBlock(
-            w_in=exact_array(data["w_in"], "w_in"),
-            b_in=exact_array(data["b_in"], "b_in"),
-            w_out=exact_array(data["w_out"], "w_out"),
-            b_out=exact_array(data["b_out"], "b_out"),
-            norm=make_normalization(kind, eps, gamma, beta),
-            activation=get_activation(activation),
-            name=path.stem,
-        )
+    data = read_npz(path)
+    for key in ("w_in", "b_in", "w_out", "b_out"):
+        if key not in data:
+            raise ModelFormatError(f"{path}: array {key!r} missing (have: {', '.join(sorted(data)) or 'nothing'})")
+    gamma = exact_array(data["gamma"], "gamma") if "gamma" in data else None
+    beta = exact_array(data["beta"], "beta") if "beta" in data else None
+    kind = _text_field(data, "norm", path, "layernorm" if gamma is not None else "none")
+    eps = Fraction(0)
+    if "eps" in data:
+        raw = data["eps"]
+        if raw.size != 1:
+            raise ModelFormatError(f"{path}: 'eps' must be one number, got shape {raw.shape}")
+        if raw.dtype.kind in "US":  # a decimal or p/q string, read exactly
+            eps = parse_rational(str(raw.reshape(())), f"{path}: eps")
+        else:
+            (eps,) = exact_array(raw.reshape(1), "eps")
+        if eps < 0:
+            raise ModelFormatError(f"{path}: eps = {eps} is negative")
+    activation = _text_field(data, "activation", path, "relu")
+    matrices = {}
+    for key, ndim in (("w_in", 2), ("b_in", 1), ("w_out", 2), ("b_out", 1)):
+        if data[key].ndim != ndim:
+            raise ModelFormatError(f"{path}: {key} must be {'a matrix' if ndim == 2 else 'a vector'}, "
+                                   f"got shape {data[key].shape}")
+        matrices[key] = exact_array(data[key], key)
+    return MLPBlock(
+        **matrices,
+        norm=make_normalization(kind, eps, gamma, beta),
+        activation=get_activation(activation),
+        name=path.stem,
+    )
 
 
 def save_npz(block: MLPBlock, path: str | Path) -> None:

@@ -1,17 +1,22 @@
 """Loaders for one MLP block of a real model.
 
-Every loader ends in :func:`block_from_arrays`: float tensors become exact
-dyadic rationals (``Fraction(float)`` loses nothing; float16/32 → float64 is
-exact), the trusted :class:`~geomcheck.model.block.MLPBlock` folds γ and β
-exactly, and the float64 copies the fast search uses are filled straight from
-the tensors (never rounded back from Fractions).
+Every loader ends in :func:`block_from_arrays`: tensors become exact
+rationals (:mod:`geomcheck.io.tensors`: every float width including long
+double and bfloat16, integers of any width; complex/object refused), the
+trusted :class:`~geomcheck.model.block.MLPBlock` folds γ and β exactly, and the
+float64 copies the fast search uses are filled straight from the tensors when
+float64 holds them exactly (never rounded back from Fractions).
 
 Sources (heavy libraries are imported inside the functions that need them; a
 missing one raises :class:`~geomcheck.errors.MissingDependency` naming the
 extra ``models``):
 
 * a state dict in ``.safetensors`` or ``.npz`` — :func:`load_state_dict_block`,
-  with a known layout (``bert``, ``gpt2``) or explicit tensor names;
+  with a known layout (``bert``, ``gpt2``) or explicit tensor names; two
+  candidate layouts/prefixes are refused with the ``layout=``/``prefix=`` that choose;
+* a Hugging Face ``save_pretrained`` folder — :func:`load_hf_folder_spec`
+  (config.json, one or many safetensors shards; GPT-2 and BERT; LLaMA-family
+  and other gated layouts refused: gated MLP blocks are not supported yet);
 * Hugging Face ``transformers`` modules — :func:`block_from_hf` (GPT-2:
   ``h.i.ln_2`` → Conv1D ``mlp.c_fc`` (in, out) → ``mlp.c_proj``, ``gelu_new`` =
   GELU-tanh, ε = ``layer_norm_epsilon``; BERT, post-LN:
@@ -29,7 +34,6 @@ named vectors such as ``token:TEXT@POS`` can run the model it came from.
 
 from __future__ import annotations
 
-import json
 import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -41,6 +45,7 @@ from geomcheck.errors import InvalidInput, MissingDependency, ModelFormatError
 from geomcheck.exact.rationals import parse_rational
 from geomcheck.model.activations import get_activation
 from geomcheck.model.block import MLPBlock
+from geomcheck.io.tensors import ShardedTensors, check_numeric, exact_values, float64_copy, read_tensor_file
 from geomcheck.model.norms import make_normalization
 
 __all__ = [
@@ -49,6 +54,9 @@ __all__ = [
     "block_source",
     "load_state_dict_block",
     "load_safetensors_spec",
+    "load_hf_folder_spec",
+    "read_config",
+    "GATED_REFUSAL",
     "block_from_hf",
     "block_from_transformer_lens",
     "load_minilm",
@@ -68,8 +76,10 @@ class BlockSource:
 
     family: str                 # "bert", "gpt2", "transformer_lens", "state_dict"
     layer: int
-    model_dir: str | None = None   # a folder transformers can load offline
+    model_dir: str | None = None   # the folder with config.json and the tokenizer
     module: Any = field(default=None, repr=False, compare=False)  # a live model, if given one
+    weights: tuple[str, ...] = ()  # the weight files the block was read from: the model that runs
+    prefix: str = ""               # the key prefix of the model's tensors in those files
 
 
 _SOURCES: "weakref.WeakKeyDictionary[MLPBlock, BlockSource]" = weakref.WeakKeyDictionary()
@@ -94,31 +104,8 @@ def require(module: str, purpose: str, package: str | None = None):
 
 
 def _as_float_array(array, where: str):
-    import numpy as np
-
-    if hasattr(array, "detach"):  # a torch tensor: float32/bfloat16 → float32 exact? bf16 → f32 is exact
-        array = array.detach().cpu()
-        if str(array.dtype) == "torch.bfloat16":
-            array = array.float()
-        array = array.numpy()
-    arr = np.asarray(array)
-    if arr.dtype.kind not in "fiu":
-        raise ModelFormatError(f"{where}: expected numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float64)  # float16/32 and small ints → float64 is exact
-    bad = np.argwhere(~np.isfinite(arr))
-    if bad.size:
-        index = "".join(f"[{i}]" for i in bad[0])
-        raise ModelFormatError(f"{where}{index}: {arr[tuple(bad[0])]} is not a finite number")
-    return arr
-
-
-def _exact_matrix(arr) -> tuple[tuple[Fraction, ...], ...]:
-    # .tolist() gives Python floats in bulk; Fraction(float) is the exact dyadic value.
-    return tuple(tuple(map(Fraction, row)) for row in arr.tolist())
-
-
-def _exact_vector(arr) -> tuple[Fraction, ...]:
-    return tuple(map(Fraction, arr.tolist()))
+    """A checked numeric array (any float width, any integer width); complex/object refused."""
+    return check_numeric(array, where)
 
 
 def block_from_arrays(
@@ -152,17 +139,28 @@ def block_from_arrays(
             raise ModelFormatError(f"{key}: expected a vector, got shape {arrays[key].shape}")
     g = None if gamma is None else _as_float_array(gamma, "gamma")
     b = None if beta is None else _as_float_array(beta, "beta")
+    for key, vec in (("gamma", g), ("beta", b)):
+        if vec is not None and vec.ndim != 1:
+            raise ModelFormatError(f"{key}: expected a vector, got shape {vec.shape}")
     eps_q = eps if isinstance(eps, Fraction) else parse_rational(repr(eps) if isinstance(eps, float) else eps, "eps")
+    if eps_q < 0:
+        raise ModelFormatError(f"eps: {eps_q} is negative (a normalization's ε is ≥ 0)")
     block = MLPBlock(
-        w_in=_exact_matrix(arrays["w_in"]),
-        b_in=_exact_vector(arrays["b_in"]),
-        w_out=_exact_matrix(arrays["w_out"]),
-        b_out=_exact_vector(arrays["b_out"]),
-        norm=make_normalization(norm, eps_q, None if g is None else _exact_vector(g), None if b is None else _exact_vector(b)),
+        w_in=exact_values(arrays["w_in"], "w_in"),
+        b_in=exact_values(arrays["b_in"], "b_in"),
+        w_out=exact_values(arrays["w_out"], "w_out"),
+        b_out=exact_values(arrays["b_out"], "b_out"),
+        norm=make_normalization(norm, eps_q, None if g is None else exact_values(g, "gamma"),
+                                None if b is None else exact_values(b, "beta")),
         activation=get_activation(activation),
         name=name,
     )
-    _prime_float_cache(block, arrays, g, b)
+    # the fast search may start from the tensors only where float64 holds them exactly
+    copies = {key: float64_copy(arr) for key, arr in arrays.items()}
+    g64 = None if g is None else float64_copy(g)
+    b64 = None if b is None else float64_copy(b)
+    if all(v is not None for v in copies.values()) and (g is None) == (g64 is None) and (b is None) == (b64 is None):
+        _prime_float_cache(block, copies, g64, b64)
     if source is not None:
         _SOURCES[block] = source
     return block
@@ -212,62 +210,120 @@ def _layer_index(layer: Any, count: int, what: str) -> int:
     return i
 
 
-def _config_eps(value: Any) -> Fraction:
+def _config_eps(value: Any, what: str = "layer_norm_eps") -> Fraction:
     # configs store 1e-12 as a JSON float; the intended value is the decimal 10⁻¹².
-    return parse_rational(repr(float(value)) if isinstance(value, float) else value, "layer_norm_eps")
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction, str)):
+        raise ModelFormatError(f"{what}: expected a number, got {type(value).__name__}")
+    eps = parse_rational(repr(float(value)) if isinstance(value, float) else value, what)
+    if eps < 0:
+        raise ModelFormatError(f"{what}: {value} is negative (ε must be ≥ 0)")
+    return eps
+
+
+def read_config(path: str | Path, what: str | None = None) -> dict:
+    """A JSON config (``config.json``, ``cfg.json``) read exactly and validated as an object.
+
+    Unreadable, unparsable, too deeply nested or non-object files are refused in
+    one line: a config that cannot be read is never replaced by defaults.
+    """
+    from geomcheck.io.modelfile import parse_json_exact
+
+    path = Path(path)
+    what = what or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ModelFormatError(f"{what}: cannot be read ({exc.__class__.__name__})") from None
+    data = parse_json_exact(text, what)
+    if not isinstance(data, dict):
+        raise ModelFormatError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    return data
+
+
+def config_int(config: Mapping, key: str, what: str, *, low: int = 0, high: int = 10**7) -> int | None:
+    """An integer field in [low, high] (None when absent); anything else is one line."""
+    value = config.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ModelFormatError(f"{what}: {key} = {str(value)[:40]!r} is not an integer in {low} … {high}")
+    return value
+
+
+def config_str(config: Mapping, key: str, what: str) -> str | None:
+    value = config.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or len(value) > 200:
+        raise ModelFormatError(f"{what}: {key} = {str(value)[:40]!r} is not a short string")
+    return value
 
 
 # ---------------------------------------------------------------------------
 # state dicts
 
 LAYOUTS = {
-    # layout: (regex-free key templates relative to the detected prefix, transposes)
+    # layout: key templates relative to the detected prefix, transposes, defaults
     "bert": dict(
         w_in="encoder.layer.{i}.intermediate.dense.weight", b_in="encoder.layer.{i}.intermediate.dense.bias",
         w_out="encoder.layer.{i}.output.dense.weight", b_out="encoder.layer.{i}.output.dense.bias",
         gamma="encoder.layer.{i}.attention.output.LayerNorm.weight",
         beta="encoder.layer.{i}.attention.output.LayerNorm.bias",
         count="encoder.layer.{i}.", conv1d=False, activation="gelu", eps="1e-12",
+        eps_keys=("layer_norm_eps",), act_keys=("hidden_act",), layers_key="num_hidden_layers",
     ),
     "gpt2": dict(
         w_in="h.{i}.mlp.c_fc.weight", b_in="h.{i}.mlp.c_fc.bias",
         w_out="h.{i}.mlp.c_proj.weight", b_out="h.{i}.mlp.c_proj.bias",
         gamma="h.{i}.ln_2.weight", beta="h.{i}.ln_2.bias",
         count="h.{i}.", conv1d=True, activation="gelu_tanh", eps="1e-5",
+        eps_keys=("layer_norm_epsilon",), act_keys=("activation_function",), layers_key="n_layer",
     ),
 }
 
+# Gated (SwiGLU/GeGLU) layouts: recognised so that they are refused, never read as a plain block.
+GATED_MODEL_TYPES = ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3",
+                     "olmo", "olmo2", "granite", "smollm3", "cohere", "starcoder2_gated")
+_GATED_KEYS = ("mlp.gate_proj.weight", "ffn_gate.weight", "mlp.W_gate", "feed_forward.w1.weight")
+GATED_REFUSAL = "gated MLP blocks are not supported yet"
 
-def _detect_layout(keys: list[str]) -> tuple[str, str]:
-    """(layout, prefix): the prefix is whatever precedes the layout's layer-0 key."""
+
+def _gated_refusal(what: str, detail: str) -> InvalidInput:
+    return InvalidInput(f"{what}: {detail} has gated MLP blocks (down(act(gate·x) ⊙ up·x)); {GATED_REFUSAL} "
+                        f"(supported: {', '.join(LAYOUTS)} layouts)")
+
+
+def _detect_layouts(keys: list[str]) -> list[tuple[str, str]]:
+    """Every (layout, prefix) whose layer-0 first-layer weight is among ``keys``."""
+    found = []
     for layout, spec in LAYOUTS.items():
         probe = spec["w_in"].format(i=0)
         for key in keys:
-            if key.endswith(probe):
-                return layout, key[: -len(probe)]
-    raise InvalidInput("state dict: no known layout found (bert: encoder.layer.0.intermediate.dense.weight, "
-                       "gpt2: h.0.mlp.c_fc.weight); pass names= explicitly")
+            if key.endswith(probe) and (key == probe or key[: -len(probe)].endswith(".")):
+                found.append((layout, key[: -len(probe)]))
+    return found
+
+
+def _choose_layout(keys: list[str], layout: str | None, prefix: str | None, what: str) -> tuple[str, str]:
+    if layout is not None and layout not in LAYOUTS:
+        raise InvalidInput(f"{what}: unknown layout {layout!r} (known: {', '.join(LAYOUTS)})")
+    found = [(lay, pre) for lay, pre in _detect_layouts(keys)
+             if (layout is None or lay == layout) and (prefix is None or pre == prefix)]
+    if not found:
+        if any(key.endswith(g) for key in keys for g in _GATED_KEYS):
+            raise _gated_refusal(what, "this state dict")
+        wanted = "" if layout is None and prefix is None else f" with layout={layout} prefix={prefix!r}"
+        raise InvalidInput(f"{what}: no known layout found{wanted} (bert: encoder.layer.0.intermediate.dense.weight, "
+                           "gpt2: h.0.mlp.c_fc.weight); pass names= explicitly")
+    if len(found) > 1:
+        options = [f"layout={lay}&prefix={pre}" for lay, pre in found]
+        raise InvalidInput(f"{what}: the state dict holds {len(found)} candidate models ({'; '.join(options)}); "
+                           f"choose one, e.g. ?{options[0]}")
+    return found[0]
 
 
 def _read_tensors(path: Path) -> Mapping[str, Any]:
-    suffix = path.suffix.lower()
-    if not path.is_file():
-        raise InvalidInput(f"model file not found: {path}")
-    if suffix == ".safetensors":
-        numpy_st = require("safetensors.numpy", f"reading {path.name}", "safetensors")
-        try:
-            return numpy_st.load_file(str(path))
-        except Exception as exc:  # noqa: BLE001 — safetensors raises several types
-            raise InvalidInput(f"{path}: not a readable .safetensors file ({exc})") from None
-    if suffix == ".npz":
-        import numpy as np
-
-        try:
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        except (OSError, ValueError) as exc:
-            raise InvalidInput(f"{path}: not a readable .npz file ({exc})") from None
-    raise InvalidInput(f"{path}: expected a .safetensors or .npz state dict")
+    return read_tensor_file(path)
 
 
 def load_state_dict_block(
@@ -275,6 +331,7 @@ def load_state_dict_block(
     layer: int = 0,
     *,
     layout: str | None = None,
+    prefix: str | None = None,
     names: Mapping[str, str] | None = None,
     conv1d: bool | None = None,
     eps: Any = None,
@@ -287,22 +344,20 @@ def load_state_dict_block(
 
     ``names`` maps ``w_in b_in w_out b_out [gamma beta]`` to tensor names (nn.Linear
     layout unless ``conv1d=True``, which transposes both weights); otherwise
-    ``layout`` (``bert``/``gpt2``, detected when omitted, with any key prefix such
-    as ``bert.`` or ``transformer.``) fixes them for layer ``layer``.
+    ``layout`` (``bert``/``gpt2``) and the key ``prefix`` (such as ``bert.`` or
+    ``transformer.``) fix them for layer ``layer``. Both are detected when
+    omitted; a state dict holding two candidates is refused, naming them, so
+    that ``layout=``/``prefix=`` can choose.
     """
+    what = "state dict"
     if not isinstance(tensors, Mapping):
         path = Path(tensors)
         name = name or path.stem
+        what = str(path)
         tensors = _read_tensors(path)
     keys = list(tensors)
     if names is None:
-        if layout is None:
-            layout, prefix = _detect_layout(keys)
-        else:
-            if layout not in LAYOUTS:
-                raise InvalidInput(f"layout: unknown {layout!r} (known: {', '.join(LAYOUTS)})")
-            probe = LAYOUTS[layout]["w_in"].format(i=0)
-            prefix = next((k[: -len(probe)] for k in keys if k.endswith(probe)), "")
+        layout, prefix = _choose_layout(keys, layout, prefix, what)
         spec = LAYOUTS[layout]
         count = 0
         while any(k.startswith(prefix + spec["count"].format(i=count)) for k in keys):
@@ -317,10 +372,14 @@ def load_state_dict_block(
             raise InvalidInput(f"names: missing the tensor name for {key}")
     for key, tensor_name in names.items():
         if tensor_name not in tensors:
-            raise InvalidInput(f"state dict: tensor {tensor_name!r} ({key}) not found")
+            raise InvalidInput(f"{what}: tensor {tensor_name!r} ({key}) not found")
     w_in, w_out = tensors[names["w_in"]], tensors[names["w_out"]]
     if conv1d:  # Conv1D stores (in, out): the transpose of nn.Linear's (out, in)
-        w_in, w_out = _as_float_array(w_in, "w_in").T, _as_float_array(w_out, "w_out").T
+        w_in, w_out = _as_float_array(w_in, "w_in"), _as_float_array(w_out, "w_out")
+        for key, arr in (("w_in", w_in), ("w_out", w_out)):
+            if arr.ndim != 2:
+                raise ModelFormatError(f"{key}: expected a matrix, got shape {arr.shape}")
+        w_in, w_out = w_in.T, w_out.T
     return block_from_arrays(
         w_in, tensors[names["b_in"]], w_out, tensors[names["b_out"]],
         norm=norm,
@@ -333,38 +392,134 @@ def load_state_dict_block(
     )
 
 
-def load_safetensors_spec(spec: str) -> MLPBlock:
-    """``PATH.safetensors[?layer=N&layout=bert|gpt2&eps=…&activation=…]``.
+_SPEC_OPTIONS = ("layer", "layout", "prefix", "eps", "activation")
 
-    A ``config.json`` beside the file (Hugging Face layout) supplies ε and the
-    activation when they are not given.
-    """
+
+def _spec_options(spec: str) -> tuple[str, dict[str, str]]:
     path_text, _, query = spec.partition("?")
     params = dict(parse_qsl(query, keep_blank_values=True))
-    unknown = set(params) - {"layer", "layout", "eps", "activation"}
+    unknown = set(params) - set(_SPEC_OPTIONS)
     if unknown:
-        raise InvalidInput(f"{spec}: unknown option {sorted(unknown)[0]!r} (known: layer, layout, eps, activation)")
-    path = Path(path_text)
+        raise InvalidInput(f"{spec}: unknown option {sorted(unknown)[0]!r} (known: {', '.join(_SPEC_OPTIONS)})")
+    return path_text, params
+
+
+def _config_settings(config: Mapping, layout: str, what: str) -> tuple[Fraction | None, str | None, int | None]:
+    """(ε, activation, layer count) from a Hugging Face config for ``layout``, validated."""
+    spec = LAYOUTS[layout]
+    eps = None
+    for key in spec["eps_keys"]:
+        if key in config:
+            eps = _config_eps(config[key], f"{what}: {key}")
+    activation = None
+    for key in spec["act_keys"]:
+        if key in config:
+            activation = config_str(config, key, what)
+    layers = config_int(config, spec["layers_key"], what, low=1, high=100_000)
+    return eps, activation, layers
+
+
+def _model_type(config: Mapping, what: str) -> str | None:
+    kind = config_str(config, "model_type", what)
+    if kind in GATED_MODEL_TYPES:
+        raise _gated_refusal(what, f"model_type {kind!r}")
+    return kind
+
+
+def _load_with_config(tensors: Mapping[str, Any], config: Mapping | None, params: dict[str, str], *,
+                      what: str, name: str, model_dir: str | None, weights: tuple[str, ...]) -> MLPBlock:
+    keys = list(tensors)
+    layout = params.get("layout")
+    kind = None if config is None else _model_type(config, what)
+    if layout is None and kind in LAYOUTS:
+        layout = kind
+    elif layout is not None and kind in LAYOUTS and kind != layout:
+        raise InvalidInput(f"{what}: layout={layout} contradicts config.json's model_type {kind!r}")
+    layout, prefix = _choose_layout(keys, layout, params.get("prefix"), what)
     eps, activation = params.get("eps"), params.get("activation")
-    config_path = path.parent / "config.json"
-    model_dir = None
-    if config_path.is_file():
-        try:
-            config = json.loads(config_path.read_text())
-        except (OSError, ValueError):
-            config = {}
-        if eps is None:
-            raw = config.get("layer_norm_eps", config.get("layer_norm_epsilon"))
-            eps = None if raw is None else _config_eps(raw)
-        if activation is None:
-            activation = config.get("hidden_act", config.get("activation_function"))
-        model_dir = str(path.parent)
+    if config is not None:
+        cfg_eps, cfg_act, _ = _config_settings(config, layout, f"{model_dir}/config.json")
+        eps = cfg_eps if eps is None else eps
+        activation = cfg_act if activation is None else activation
     layer = params.get("layer", "0")
-    block = load_state_dict_block(path, layer, layout=params.get("layout"), eps=eps, activation=activation,
-                                  name=f"{path.stem}:{layer}")
+    block = load_state_dict_block(tensors, layer, layout=layout, prefix=prefix, eps=eps, activation=activation,
+                                  name=name)
     if model_dir is not None:
-        _SOURCES[block] = BlockSource(params.get("layout") or "state_dict", int(layer), model_dir)
+        _SOURCES[block] = BlockSource(layout, int(layer), model_dir, weights=weights, prefix=prefix)
     return block
+
+
+def load_safetensors_spec(spec: str) -> MLPBlock:
+    """``PATH.safetensors[?layer=N&layout=bert|gpt2&prefix=…&eps=…&activation=…]``.
+
+    A ``config.json`` beside the file (Hugging Face layout) supplies ε and the
+    activation when they are not given; one that cannot be read is refused.
+    The block remembers this very file, so ``token:`` runs the model whose
+    weights were loaded (not another file in the same folder).
+    """
+    path_text, params = _spec_options(spec)
+    path = Path(path_text)
+    if not path.is_file():
+        raise InvalidInput(f"model file not found: {path}")
+    config_path = path.parent / "config.json"
+    config = read_config(config_path) if config_path.is_file() else None
+    layer = params.get("layer", "0")
+    return _load_with_config(read_tensor_file(path), config, params, what=str(path), name=f"{path.stem}:{layer}",
+                             model_dir=str(path.parent) if config is not None else None,
+                             weights=(str(path.resolve()),))
+
+
+def hf_weight_files(folder: Path) -> list[Path]:
+    """The safetensors files of a ``save_pretrained`` folder: one file, or the shards its index names."""
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():
+        data = read_config(index)
+        weight_map = data.get("weight_map")
+        if not isinstance(weight_map, dict) or not weight_map:
+            raise ModelFormatError(f"{index}: weight_map missing or empty")
+        files = []
+        for tensor_name, file_name in weight_map.items():
+            if not isinstance(file_name, str) or Path(file_name).name != file_name or file_name in ("", ".", ".."):
+                raise ModelFormatError(f"{index}: {tensor_name!r} points to {file_name!r}, not a file in the folder")
+            if file_name not in files:
+                files.append(file_name)
+        paths = [folder / f for f in files]
+        for p in paths:
+            if not p.is_file():
+                raise InvalidInput(f"{index}: shard {p.name} is missing")
+        return paths
+    single = folder / "model.safetensors"
+    if single.is_file():
+        return [single]
+    if any((folder / n).is_file() for n in ("pytorch_model.bin", "pytorch_model.bin.index.json", "model.pt")):
+        raise InvalidInput(f"{folder}: only safetensors weights are read (pickled .bin files can run code); "
+                           "re-save with save_pretrained(folder, safe_serialization=True)")
+    raise InvalidInput(f"{folder}: no model.safetensors or model.safetensors.index.json in the folder")
+
+
+def load_hf_folder_spec(spec: str) -> MLPBlock:
+    """``DIR[?layer=N&prefix=…&eps=…&activation=…]`` — a Hugging Face ``save_pretrained`` folder.
+
+    Supported: GPT-2 and BERT layouts (config.json ``model_type`` gpt2/bert,
+    weights in ``model.safetensors`` or shards listed in
+    ``model.safetensors.index.json``). LLaMA-family folders are recognised and
+    refused (gated MLP blocks); anything else is refused naming what is supported.
+    """
+    path_text, params = _spec_options(spec)
+    folder = Path(path_text)
+    config_path = folder / "config.json"
+    if not config_path.is_file():
+        raise InvalidInput(f"{folder}: no config.json (a Hugging Face save_pretrained folder has one)")
+    config = read_config(config_path)
+    kind = _model_type(config, str(folder))
+    if kind not in LAYOUTS and params.get("layout") is None:
+        raise InvalidInput(f"{folder}: model_type {kind!r} is not supported (supported: {', '.join(LAYOUTS)}; "
+                           f"llama-family folders are recognised, but {GATED_REFUSAL})")
+    files = hf_weight_files(folder)
+    tensors = ShardedTensors(files)
+    return _load_with_config(tensors, config, params, what=str(folder),
+                             name=f"{folder.name}:{params.get('layer', '0')}",
+                             model_dir=str(folder), weights=tuple(str(p.resolve()) for p in files))
 
 
 # ---------------------------------------------------------------------------
@@ -400,6 +555,8 @@ def block_from_hf(model, layer: int) -> MLPBlock:
             activation=config.hidden_act, name=f"bert:{i}",
             source=BlockSource("bert", i, getattr(config, "_name_or_path", None) or None, model),
         )
+    if kind in GATED_MODEL_TYPES:
+        raise _gated_refusal("model", f"transformers model_type {kind!r}")
     raise InvalidInput(f"model: transformers model_type {kind!r} is not supported (gpt2, bert)")
 
 
@@ -433,6 +590,9 @@ def block_from_transformer_lens(model, layer: int) -> MLPBlock:
     if kind is None:
         raise InvalidInput(f"model: TransformerLens normalization_type {cfg.normalization_type!r} is not supported")
     mlp = blk.mlp
+    if getattr(cfg, "gated_mlp", False) or getattr(mlp, "W_gate", None) is not None:
+        # W_gate multiplies the hidden layer: reading W_in/W_out alone would be another function
+        raise _gated_refusal("model", f"this TransformerLens model (gated_mlp=True, act_fn={getattr(cfg, 'act_fn', '?')})")
     act = getattr(cfg, "act_fn", "relu")
     if act not in ("relu", "gelu", "gelu_new", "gelu_pytorch_tanh"):
         raise InvalidInput(f"model: TransformerLens act_fn {act!r} is not supported (relu, gelu, gelu_new)")
@@ -509,14 +669,15 @@ def load_minilm(layer: int | str) -> MLPBlock:
         keys = set(f.keys())
         lead = "" if prefix + "intermediate.dense.weight" in keys else "bert."
         get = lambda key: f.get_tensor(lead + prefix + key)  # noqa: E731
-        config = json.loads((path / "config.json").read_text())
+        config = read_config(path / "config.json")
         block = block_from_arrays(
             get("intermediate.dense.weight"), get("intermediate.dense.bias"),
             get("output.dense.weight"), get("output.dense.bias"),
             norm="layernorm", eps=_config_eps(config.get("layer_norm_eps", 1e-12)),
             gamma=get("attention.output.LayerNorm.weight"), beta=get("attention.output.LayerNorm.bias"),
             activation=config.get("hidden_act", "gelu"), name=f"minilm:{i}",
-            source=BlockSource("bert", i, str(path)),
+            source=BlockSource("bert", i, str(path), weights=(str((path / "model.safetensors").resolve()),),
+                               prefix=lead),
         )
     _MINILM_CACHE[i] = block
     return block

@@ -2,7 +2,9 @@
 
 Specs: ``toy:NAME[?opts]`` (:mod:`geomcheck.io.toys`), a ``.json`` file in the
 exchange format, a ``.npz`` file (:mod:`geomcheck.io.npz`), a state dict
-``PATH.safetensors?layer=N`` and ``minilm:LAYER`` (:mod:`geomcheck.io.real`). Other prefixes are
+``PATH.safetensors?layer=N``, a Hugging Face ``save_pretrained`` folder
+``DIR?layer=N`` and ``minilm:LAYER`` (:mod:`geomcheck.io.real`); ``smollm2:LAYER``
+(:mod:`geomcheck.io.gguf`) is recognised and refused until gated blocks exist. Other prefixes are
 registered in ``_PREFIX_LOADERS`` (real models add theirs there).
 """
 
@@ -36,8 +38,15 @@ def _minilm(spec: str) -> MLPBlock:
     return load_minilm_spec(spec)
 
 
+def _smollm2(spec: str) -> MLPBlock:
+    from geomcheck.io.gguf import load_smollm2_spec
+
+    return load_smollm2_spec(spec)
+
+
 register_prefix("toy", _toy)
 register_prefix("minilm", _minilm)
+register_prefix("smollm2", _smollm2)
 
 
 def load_model(spec: str) -> MLPBlock:
@@ -62,6 +71,10 @@ def load_model(spec: str) -> MLPBlock:
         from geomcheck.io.npz import load_npz
 
         return load_npz(path)
+    if Path(spec.partition("?")[0]).is_dir():
+        from geomcheck.io.real import load_hf_folder_spec
+
+        return load_hf_folder_spec(spec)
     if path.is_file():
         raise InvalidInput(f"{spec}: unknown model file type (use .json, .npz or .safetensors)")
     known = ", ".join(sorted(p + ":" for p in _PREFIX_LOADERS))

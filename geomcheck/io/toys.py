@@ -120,11 +120,18 @@ def _int_param(params: dict[str, str], key: str, default: int, lo: int, hi: int,
     return value
 
 
+MAX_RANDOM_WEIGHTS = 4_000_000
+
+
 def _random(params: dict[str, str], spec: str, norm: str) -> dict:
     d = _int_param(params, "d", 8, 1, 4096, spec)
     n = _int_param(params, "n", 32, 1, 16384, spec)
     seed = _int_param(params, "seed", 0, 0, 2**63, spec)
     d_out = _int_param(params, "dout", d, 1, 4096, spec)
+    if max(n, d_out) * d > MAX_RANDOM_WEIGHTS:
+        # every weight is a Fraction: tens of millions of them take minutes and gigabytes
+        raise InvalidInput(f"{spec}: n·d = {max(n, d_out) * d} weights is more than a toy "
+                           f"(at most {MAX_RANDOM_WEIGHTS})")
     rng = random.Random(seed)
     w_in = tuple(tuple(F(rng.randint(-9, 9)) for _ in range(d)) for _ in range(n))
     b_in = tuple(F(rng.randint(-40, 40)) for _ in range(n))

@@ -9,7 +9,8 @@ A vector spec is one of
 * ``e:K`` — the K-th standard basis vector;
 * ``token:TEXT@POS`` — the residual-stream vector the block's normalization
   reads at token POS of TEXT (real models only: runs the model offline);
-* ``sae:PATH#K`` — row K of ``W_dec`` in a .safetensors/.npz SAE file.
+* ``sae:PATH#K`` — feature K of an SAE decoder (an SAE-Lens folder, or a
+  .safetensors/.npz file; see :mod:`geomcheck.io.activations`).
 Other ``NAME:...`` kinds can be added with :func:`register_named`.
 Length, NaN/Inf and (for directions) zero/constant vectors are checked by the
 caller through :meth:`MLPBlock.check_vector` / :meth:`MLPBlock.check_direction`.
@@ -92,8 +93,11 @@ def _from_npy(path_text: str, what: str) -> tuple[Fraction, ...]:
         raise InvalidInput(f"{what}: file not found: {path}")
     try:
         array = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise InvalidInput(f"{what}: {path} is not a readable .npy file ({exc})") from None
+    except (OSError, ValueError, EOFError) as exc:
+        raise InvalidInput(f"{what}: {path} is not a readable .npy file ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if not isinstance(array, np.ndarray):  # an .npz archive under another name
+        array.close()
+        raise InvalidInput(f"{what}: {path} is an .npz archive, not one .npy array")
     if getattr(array, "ndim", None) != 1:
         raise InvalidInput(f"{what}: {path} must hold a 1-D array, got shape {getattr(array, 'shape', '?')}")
     try:
