@@ -31,6 +31,7 @@ COMMAND_MODULES = (
     "geomcheck.cli.cap_cmd",
     "geomcheck.cli.study_cmd",
     "geomcheck.cli.rotate_cmd",
+    "geomcheck.cli.scan_cmd",
 )
 
 # A value that starts with '-' followed by a digit or '.': a negative number or vector.
