@@ -134,6 +134,10 @@ def run(args) -> int:
     if args.slice_plot and not args.slice:
         raise InvalidInput("--slice-plot: needs --slice W")
     block = load_model(args.model)
+    from geomcheck.model.gated import refuse_gated
+
+    refuse_gated(block, "rotate", "the rotation measures fit the output with affine maps of z and use ReLU "
+                 "kink jumps; neither is defined for a bilinear gated output yet (use ray/path/arc for its gate pattern)")
     spec, other = build_spec(args, block)
     from geomcheck.geometry.rotation import arc_frame
 
