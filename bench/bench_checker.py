@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -34,13 +33,11 @@ ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OPENBLAS_NUM_THREADS": "1", "OMP_
 
 
 def fresh(*args: str) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MB, first output line) of ``python ARGS`` in a new process."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    """(wall seconds, peak RSS in MB, first output line) of ``python ARGS`` in a new process (GNU time -f %M)."""
     t = time.perf_counter()
-    out = subprocess.run([sys.executable, *args], capture_output=True, text=True, env=ENV, cwd=ROOT)
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, *args], capture_output=True, text=True, env=ENV, cwd=ROOT)
     wall = time.perf_counter() - t
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return wall, max(peak, before) / 1024, (out.stdout or out.stderr).strip().splitlines()[0][:90]
+    return wall, int(out.stderr.strip().splitlines()[-1]) / 1024, out.stdout.strip().splitlines()[0][:90]
 
 
 def minilm(tmp: Path) -> dict:

@@ -16,14 +16,11 @@ def main(argv=None) -> int:
     parser.add_argument("--sha256", default=None, help="require this model hash (geomcheck model show prints it)")
     parser.add_argument("--model", default=None, help="the exchange .json file of a certificate's model")
     args = parser.parse_args(argv)
-    model = None
-    if args.model is not None:
-        try:
-            with open(args.model, encoding="utf-8") as handle:
-                model = load_json(handle.read())
-        except (OSError, ValueError, RecursionError, Rejected) as exc:
-            print(f"rejected: read: cannot read {args.model} ({type(exc).__name__})")
-            return 1
+    try:
+        model = None if args.model is None else load_json(open(args.model, encoding="utf-8").read())
+    except (OSError, ValueError, RecursionError, Rejected) as exc:
+        print(f"rejected: read: cannot read {args.model} ({type(exc).__name__})")
+        return 1
     verdict = check_file(args.certificate, args.sha256, model=model)
     print(verdict.message)
     return 0 if verdict.accepted else 1

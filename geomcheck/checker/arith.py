@@ -14,34 +14,35 @@ from fractions import Fraction
 
 from geomcheck.checker.errors import Rejected, require
 
-_ROW = re.compile(r"(?:(?:0|-?[1-9][0-9]*(?:/[1-9][0-9]*)?),)*")
+_NUMBER = r"(?:-?[1-9][0-9]*+(?:/[1-9][0-9]*+)?+|0)"  # possessive: no backtracking
+_ROW, _ONE = re.compile(f'{_NUMBER}(?:","{_NUMBER})*+'), re.compile(_NUMBER)
 
 
-def texts(values, where: str, limit: int, length: int | None = None) -> list[str]:
-    """The numbers of a JSON list as validated strings (ints become their decimal text)."""
+def texts(values, where: str, limit: int, length: int | None = None) -> tuple[list[str], str]:
+    """(the numbers of a JSON list as validated strings, their JSON text ``["…","…"]``); ints become decimal text."""
     require(type(values) is list, where, "expected a list of numbers")
     require(length is None or len(values) == length, where, f"expected {length} entries, got {len(values)}")
     try:
-        text = ",".join(values) + ","
+        text = '","'.join(values)
     except TypeError:
         values = [str(v) if type(v) is int and v.bit_length() <= 4 * limit else v for v in values]
         for k, v in enumerate(values):
             if type(v) is int:
                 raise Rejected(f"{where}[{k}]", f"an integer of {v.bit_length()} bits exceeds the limit of {limit} characters")
             require(type(v) is str, f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(v))}")
-        text = ",".join(values) + ","
+        text = '","'.join(values)
     if values and max(map(len, values)) > limit:
         k = max(range(len(values)), key=lambda j: len(values[j]))
         raise Rejected(f"{where}[{k}]", f"a number of {len(values[k])} characters exceeds the limit of {limit}")
-    if values and not _ROW.fullmatch(text):
-        k = next((j for j, v in enumerate(values) if not _ROW.fullmatch(v + ",")), 0)
+    if values and not (_ROW.fullmatch(text) and text.count('"') == 2 * len(values) - 2):  # no quote inside an entry
+        k = next((j for j, v in enumerate(values) if not _ONE.fullmatch(v)), 0)
         raise Rejected(f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(values[k]))}")
-    return values
+    return values, f'["{text}"]' if values else "[]"
 
 
 def int_vector(values, where: str, limit: int, length: int | None = None) -> tuple[list[int], int]:
     """(numerators, common denominator > 0) of a list of numbers."""
-    return integers(texts(values, where, limit, length))
+    return integers(texts(values, where, limit, length)[0])
 
 
 def integers(strs: list[str]) -> tuple[list[int], int]:
@@ -106,22 +107,16 @@ def sign_surds(a, b, c, e, f) -> int:
 
 def roots(c2, c1, c0) -> list[tuple]:
     """Distinct real roots of c2·λ² + c1·λ + c0 as (p, s, D) meaning p + s·√D, increasing; [] for the zero polynomial."""
-    c2, c1, c0 = Fraction(c2), Fraction(c1), Fraction(c0)
+    c2, c1, c0, zero = Fraction(c2), Fraction(c1), Fraction(c0), Fraction(0)
     if c2 == 0:
-        return [] if c1 == 0 else [(-c0 / c1, Fraction(0), Fraction(0))]
-    disc, centre_ = c1 * c1 - 4 * c2 * c0, -c1 / (2 * c2)
-    if disc <= 0:
-        return [] if disc < 0 else [(centre_, Fraction(0), Fraction(0))]
-    half = abs(1 / (2 * c2))
-    return [(centre_, -half, disc), (centre_, half, disc)]
+        return [] if c1 == 0 else [(-c0 / c1, zero, zero)]
+    disc, mid, half = c1 * c1 - 4 * c2 * c0, -c1 / (2 * c2), abs(1 / (2 * c2))
+    return [] if disc < 0 else [(mid, zero, zero)] if disc == 0 else [(mid, -half, disc), (mid, half, disc)]
 
 
 def echelon(rows: list, width: int) -> tuple[int, list[int]]:
-    """(rank, pivot columns) by fraction-free elimination on integer rows.
-
-    ``r ← p·r − a·pivot_row`` and dividing a row by the gcd of its entries keep
-    the row space and stay in ℤ, so nothing is rounded.
-    """
+    """(rank, pivot columns) by fraction-free elimination on integer rows: ``r ← p·r − a·pivot_row`` and
+    dividing a row by the gcd of its entries keep the row space and stay in ℤ, so nothing is rounded."""
     m = [list(r) for r in rows if any(r)]
     pivots: list[int] = []
     for c in range(width):
@@ -145,12 +140,9 @@ def echelon(rows: list, width: int) -> tuple[int, list[int]]:
 
 def integer_rows(rows) -> list[list[int]]:
     """Each rational row times the lcm of its denominators (row scaling keeps rank and pivots)."""
-    out = []
-    for row in rows:
-        row = [Fraction(q) for q in row]
-        den = math.lcm(*(q.denominator for q in row)) if row else 1
-        out.append([q.numerator * (den // q.denominator) for q in row])
-    return out
+    rows = [[Fraction(q) for q in row] for row in rows]
+    dens = [math.lcm(*(q.denominator for q in row)) if row else 1 for row in rows]
+    return [[q.numerator * (den // q.denominator) for q in row] for row, den in zip(rows, dens)]
 
 
 def rank(rows, width: int) -> int:
@@ -167,8 +159,5 @@ def solve(rows, rhs) -> list[Fraction] | None:
             return None
         a[c], a[p] = a[p], a[c]
         a[c] = [v / a[c][c] for v in a[c]]
-        for i in range(n):
-            if i != c and a[i][c] != 0:
-                f = a[i][c]
-                a[i] = [x - f * y for x, y in zip(a[i], a[c])]
+        a = [r if i == c or r[c] == 0 else [x - r[c] * y for x, y in zip(r, a[c])] for i, r in enumerate(a)]
     return [a[i][n] for i in range(n)]

@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from geomcheck.checker.arith import echelon, show
-from geomcheck.checker.arith import rank as _rank  # noqa: F401  (the name tests compare with other ranks)
+from geomcheck.checker.arith import rank as _rank, show
 from geomcheck.checker.core import CheckedModel, fields, register, require
 
 
@@ -73,7 +72,7 @@ def check_cone(cert: dict, model: CheckedModel) -> str:
     require(all(c > 0 for c in y), "y", "every weight must be > 0")
     scaled = [Fraction(c, model.dens[i] ** 2) * model.rows[i][-1] for c, i in zip(y, equalities)]
     require(not any(sum(c * model.rows[i][k] for c, i in zip(scaled, equalities)) for k in range(d)), "y", "Σ y_i·g_i ≠ 0")
-    dimension = d - echelon([[model.rows[i][-1] * w for w in model.rows[i][:-1]] for i in equalities], d)[0]
+    dimension = d - _rank([[model.rows[i][-1] * w for w in model.rows[i][:-1]] for i in equalities], d)
     require(claim["dimension"] == dimension and type(claim["dimension"]) is int, "claim.dimension",
             f"the cone lies in a subspace of dimension {dimension}")
     if verdict == "zero":
@@ -81,7 +80,7 @@ def check_cone(cert: dict, model: CheckedModel) -> str:
         require("direction" not in cert, "direction", "only verdict 'nonzero' has a direction")
         summary = f"the monosemantic cone is {{0}}: every nonzero direction's ray changes sign pattern ({len(constraining)} rows, rank {d})"
         if every:
-            require(len(constraining) <= d + 1 and echelon([model.rows[i] for i in constraining], d + 1)[0] == len(constraining),
+            require(len(constraining) <= d + 1 and _rank([model.rows[i] for i in constraining], d + 1) == len(constraining),
                     "claim.every_direction_changes_map", "the augmented rows [w_i | b_i] are not linearly independent")
             require(all(model.map_changes({i: 1}) for i in constraining), "claim.every_direction_changes_map",
                     "some constraining neuron has a zero output column")

@@ -9,7 +9,7 @@ every number as its string. geomcheck writes lowest terms, so this is the value
 (every string already passed the number grammar, so JSON escapes nothing in it).
 
 Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm). Row i is
-stored as integers ``[W̃_i | B_i] = den_i·[w̃_i | b'_i]``, den_i > 0: signs never see the scale.
+stored as ``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable
 
-from geomcheck.checker.arith import echelon, idot, int_vector, integers, sign, sign_surd, texts
+from geomcheck.checker.arith import echelon, idot, int_vector, integer_rows, integers, sign, sign_surd, texts
 from geomcheck.checker.errors import Rejected, require
 
 __all__ = ["Rejected", "Verdict", "CheckedModel", "register", "require", "fields", "read_model", "load_json",
@@ -98,8 +98,7 @@ class CheckedModel:
         self.work += units
         require(self.work <= WORK, "limit", f"{what} needs more than {WORK} enumeration steps (the work limit)")
 
-    def centre(self, x) -> list:
-        """P·x (P = I unless LayerNorm), for rationals."""
+    def centre(self, x) -> list:  # P·x (P = I unless LayerNorm), for rationals
         mean = sum(x, Fraction(0)) / self.d if self.kind == "layernorm" else 0
         return [v - mean for v in x]
 
@@ -115,20 +114,16 @@ class CheckedModel:
         return [sign_surd(idot(r, U), r[-1], radicand / self.d) for r in self.rows]
 
     def map_changes(self, flips: dict[int, int]) -> bool:
-        """Whether M = W_out·(D_s − D_t)·[w̃ | b'] = Σ_i s_i·c_i·r_iᵀ ≠ 0, flips = {neuron i: s_i = ±1}.
-
-        One flip: M = ±c_i·r_iᵀ ≠ 0 iff column c_i ≠ 0 and r_i ≠ 0. Several: every column of
-        R = [r_i] is a combination of R's pivot columns P, and the coefficient matrix has the
-        identity on P, so M = 0 iff M restricted to P is 0 — only |P| ≤ |flips| columns are summed.
-        """
+        """Whether M = W_out·(D_s − D_t)·[w̃ | b'] = Σ_i s_i·c_i·r_iᵀ ≠ 0, flips = {neuron i: s_i = ±1}. One flip:
+        iff c_i ≠ 0 and r_i ≠ 0. Several: R = [r_i] = R_P·T with R_P its pivot columns and T the identity on
+        them, so M = 0 iff M restricted to the pivot columns is 0."""
         if self._live is None:
             self._live = [any(c != "0" for c in col) for col in zip(*self.out)]
         keys = sorted(flips)
         if len(keys) == 1:
             return self._live[keys[0]] and any(self.rows[keys[0]])
-        require(len(keys) <= MAX_SIMULTANEOUS, "limit", f"{len(keys)} neurons flip at one crossing "
-                f"(the limit is {MAX_SIMULTANEOUS})")
-        _, pivots = echelon([self.rows[i] for i in keys], self.d + 1)
+        require(len(keys) <= MAX_SIMULTANEOUS, "limit", f"{len(keys)} neurons flip at once (limit {MAX_SIMULTANEOUS})")
+        _, pivots = echelon(integer_rows([self.rows[i] for i in keys]), self.d + 1)
         for out_row in self.out:
             coef = [flips[i] * Fraction(out_row[i]) / self.dens[i] for i in keys]
             if any(sum(c * self.rows[i][p] for c, i in zip(coef, keys)) for p in pivots):
@@ -150,22 +145,23 @@ def _canonical(model: Any, limit: int):
     require(type(w_in) is list and w_in and type(w_out) is list and w_out, "model", "w_in and w_out are non-empty lists")
     n, d = len(w_in), len(w_in[0]) if type(w_in[0]) is list else 0
     require(d > 0, "model.w_in", "rows must be non-empty lists")
-    c = {"w_in": [texts(r, f"model.w_in[{i}]", limit, d) for i, r in enumerate(w_in)],
-         "w_out": [texts(r, f"model.w_out[{i}]", limit, n) for i, r in enumerate(w_out)],
-         "b_in": texts(model["b_in"], "model.b_in", limit, n), "b_out": texts(model["b_out"], "model.b_out", limit, len(w_out)),
-         "eps": texts([norm.get("eps", "0")], "model.norm.eps", limit)[0]}
+    rows = {"w_in": [texts(r, f"model.w_in[{i}]", limit, d) for i, r in enumerate(w_in)],
+            "w_out": [texts(r, f"model.w_out[{i}]", limit, n) for i, r in enumerate(w_out)]}
+    vecs = {"b_in": texts(model["b_in"], "model.b_in", limit, n), "b_out": texts(model["b_out"], "model.b_out", limit, len(w_out)),
+            "eps": texts([norm.get("eps", "0")], "model.norm.eps", limit), "alpha": texts([norm.get("alpha", "1")], "model.norm.alpha", limit)}
     for key in ("gamma", "beta"):
-        c[key] = None if norm.get(key) is None else texts(norm[key], f"model.norm.{key}", limit, d)
-    lst = lambda v: "null" if v is None else '["' + '","'.join(v) + '"]' if v else "[]"  # noqa: E731
-    h = hashlib.sha256()
-    c["alpha"] = texts([norm["alpha"]], "model.norm.alpha", limit)[0] if kind == "dyt" else None
-    alpha = f'"alpha":"{c["alpha"]}",' if kind == "dyt" else ""
-    h.update((f'{{"activation":"{activation}","b_in":{lst(c["b_in"])},"b_out":{lst(c["b_out"])},'
-              f'"format":"geomcheck.mlp/1","norm":{{{alpha}"beta":{lst(c["beta"])},"eps":"{c["eps"]}",'
-              f'"gamma":{lst(c["gamma"])},"kind":"{kind}"}},"w_in":[').encode())
+        vecs[key] = (None, "null") if norm.get(key) is None else texts(norm[key], f"model.norm.{key}", limit, d)
+    j = {key: text for key, (_, text) in vecs.items()}
+    alpha = f'"alpha":{j["alpha"][1:-1]},' if kind == "dyt" else ""
+    h = hashlib.sha256((f'{{"activation":"{activation}","b_in":{j["b_in"]},"b_out":{j["b_out"]},"format":"geomcheck.mlp/1",'
+                        f'"norm":{{{alpha}"beta":{j["beta"]},"eps":{j["eps"][1:-1]},"gamma":{j["gamma"]},"kind":"{kind}"}},'
+                        '"w_in":[').encode())
     for key, end in (("w_in", '],"w_out":['), ("w_out", "]}")):
-        h.update(",".join(map(lst, c[key])).encode())
+        h.update(",".join(text for _, text in rows[key]).encode())
         h.update(end.encode())
+    c = {key: [v for v, _ in value] for key, value in rows.items()}
+    c.update({key: v for key, (v, _) in vecs.items()})
+    c["eps"], c["alpha"] = c["eps"][0], c["alpha"][0] if kind == "dyt" else None
     return c, h.hexdigest(), kind, activation
 
 
@@ -194,20 +190,16 @@ def read_model(model: Any) -> CheckedModel:
     g, gd = integers(c["gamma"]) if c["gamma"] else ([1] * d, 1)
     be, bd = integers(c["beta"]) if c["beta"] else ([0] * d, 1)
     bias, bias_den = integers(c["b_in"])
-    m = d if kind == "layernorm" else 1
-    rows, dens = [], []
+    m, rows, dens = (d if kind == "layernorm" else 1), [], []
     for text_row, b in zip(c["w_in"], bias):
         a, den = integers(text_row)
-        scaled = list(map(int.__mul__, a, g)) if c["gamma"] else a
-        factor = bd * bias_den
-        if m > 1:  # d·P·(w ⊙ γ) = d·(w ⊙ γ) − Σ(w ⊙ γ), times the bias denominators
-            shift, mf = sum(scaled) * factor, m * factor
-            row = [mf * x - shift for x in scaled]
-        else:
-            row = [x * factor for x in scaled] if factor != 1 else list(scaled)
-        row.append((bias_den * idot(a, be) + b * den * bd if c["beta"] else b * den) * m * gd)
+        row = list(map(int.__mul__, a, g)) if c["gamma"] else a
+        if m > 1:  # d·P·(w ⊙ γ) = d·(w ⊙ γ) − Σ(w ⊙ γ)
+            total = sum(row)
+            row = [m * x - total for x in row]
+        row.append(Fraction((bias_den * idot(a, be) + b * den * bd if c["beta"] else b * den) * m * gd, bd * bias_den))
         rows.append(row)
-        dens.append(m * den * gd * bd * bias_den)
+        dens.append(m * den * gd)
     if len(_CACHE) >= 2:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[digest] = CheckedModel(d, n, kind, eps, activation, alpha, rows, dens, c["w_out"], digest, limit)
