@@ -269,3 +269,44 @@ def test_smollm2_path_between_token_activations_and_gate_signs_through_the_block
     got = [(F(c.at.exact_form()), c.neurons) for c in result.analysis.crossings]
     assert got == [(lam, ns) for lam, ns in bias_free_flips(block, x, d) if lam < 1]
     assert len(got) > 10
+
+
+def test_gated_study_on_a_random_rmsnorm_block():
+    """The study's three questions on a small bias-free gated block: every ray gate-constant (with and
+    without the RMS scaling), every path's flips rational and identical without the RMS scaling."""
+    from geomcheck.studies.gated import human, study_gated_layer
+
+    rng = random.Random(5)
+    d, n = 6, 20
+    rows = lambda r, c: tuple(tuple(F(rng.randint(-4, 4)) for _ in range(c)) for _ in range(r))  # noqa: E731
+    gamma = tuple(F(rng.randint(1, 4), 2) for _ in range(d))
+    block = GatedMLPBlock.from_parts(rows(n, d), (F(0),) * n, rows(n, d), (F(0),) * n, rows(d, n), (F(0),) * d,
+                                     make_normalization("rmsnorm", F(1, 100000), gamma), "silu", "toy-gated")
+    tokens = [(f"t{j}", tuple(F(rng.randint(-9, 9), rng.randint(1, 4)) for _ in range(d))) for j in range(4)]
+    out = study_gated_layer(block, tokens, seed=1, full=False)
+    assert out["gate_bias_free"] and out["rays"]["gate_constant"] == out["rays"]["directions"] > 20
+    assert out["nonorm"]["gate_constant_rays"] == out["nonorm"]["directions"]
+    paths = out["paths"]
+    assert paths["pairs"] == 12 and paths["all_flips_rational"] and paths["same_flips_without_norm"] == 12
+    assert paths["changes"]["max"] > 0 and out["rays"]["status"] == "estimate"
+    # each token-pair count equals the closed form λ = −g̃·x / g̃·d on (0, 1], counted per neuron
+    for row in paths["per_pair"]:
+        if row["kind"] == "token":
+            xi, yi = int(row["x"].split("#")[1]), int(row["direction"].split("#")[1].split()[0])
+            x, y = tokens[xi][1], tokens[yi][1]
+            v = tuple(b - a for a, b in zip(x, y))
+            assert row["changes"] == sum(len(ns) for lam, ns in bias_free_flips(block, x, v) if lam < 1)
+    text = human({"model": "toy", "seed": 1, "full": False, "texts": ["a"], "note": "n", "layers": [out]})
+    assert "different reason" not in text and "because the gates have no bias" in text
+
+
+@needs_smollm2
+@pytest.mark.models
+@pytest.mark.slow
+def test_smollm2_study_cli(capsys):
+    """`geomcheck study smollm2 --layers 15`: rays gate-constant, paths flip at the same λ without the RMS scaling."""
+    pytest.importorskip("transformers")
+    assert main(["study", "smollm2", "--layers", "15", "--json"]) == 0
+    (layer,) = json.loads(capsys.readouterr().out)["layers"]
+    assert layer["rays"]["gate_constant"] == layer["rays"]["directions"] == layer["nonorm"]["gate_constant_rays"]
+    assert layer["paths"]["same_flips_without_norm"] == layer["paths"]["pairs"] and layer["paths"]["all_flips_rational"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from geomcheck.results import Result
 
-__all__ = ["study_minilm"]
+__all__ = ["study_minilm", "study_smollm2"]
 
 
 def study_minilm(layers=None, *, seed: int = 0, full: bool = False, progress: bool = False) -> Result:
@@ -19,3 +19,11 @@ def study_minilm(layers=None, *, seed: int = 0, full: bool = False, progress: bo
     payload = run_minilm_study(layers, seed=seed, full=full, progress=progress)
     result = Result("study", ROW_VERDICT, payload)
     return result
+
+
+def study_smollm2(layers=None, *, seed: int = 0, full: bool = False) -> Result:
+    """The gated study on SmolLM2 (:mod:`geomcheck.studies.gated`); every row an estimate (no row certificate)."""
+    from geomcheck.search.study import ROW_VERDICT
+    from geomcheck.studies.gated import run_smollm2_study
+
+    return Result("study", ROW_VERDICT, run_smollm2_study(layers, seed=seed, full=full))

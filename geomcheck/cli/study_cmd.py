@@ -16,7 +16,8 @@ from geomcheck.errors import InvalidInput
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("study", help="exact study of a real model's MLP blocks (rays, superposition, no-norm)")
-    p.add_argument("target", choices=["minilm"], help="the model to study (minilm: all-MiniLM-L6-v2)")
+    p.add_argument("target", choices=["minilm", "smollm2"],
+                   help="the model to study (minilm: all-MiniLM-L6-v2; smollm2: SmolLM2-135M-Instruct, gated)")
     p.add_argument("--layers", default=None, help="comma-separated layer indices (default: all 6)")
     p.add_argument("--seed", type=int, default=0, help="seed for sampled neurons, random directions and pairs")
     p.add_argument("--full", action="store_true", help="all neurons as directions, 256 random directions, 200 pairs a layer, 12 texts")
@@ -136,8 +137,24 @@ def _plots(payload: dict, directory: str) -> list[str]:
     return written
 
 
+def _run_smollm2(args) -> int:
+    """The gated study (geomcheck.studies.gated): default layers 0, 15, 29."""
+    from geomcheck.studies.gated import human, run_smollm2_study
+    from geomcheck.search.study import ROW_VERDICT
+
+    if args.plot_dir:
+        raise InvalidInput("--plot-dir: the study's plots are drawn for minilm only")
+    payload = run_smollm2_study(_layers(args.layers), seed=args.seed, full=args.full)
+    payload.update(ROW_VERDICT.to_json())
+    emit(args, payload, human)
+    return 0
+
+
 def run(args) -> int:
     from geomcheck.api.study import study_minilm
+
+    if args.target == "smollm2":
+        return _run_smollm2(args)
     from geomcheck.io.real import MINILM_LAYERS
 
     layers = _layers(args.layers)
