@@ -310,3 +310,18 @@ def test_smollm2_study_cli(capsys):
     (layer,) = json.loads(capsys.readouterr().out)["layers"]
     assert layer["rays"]["gate_constant"] == layer["rays"]["directions"] == layer["nonorm"]["gate_constant_rays"]
     assert layer["paths"]["same_flips_without_norm"] == layer["paths"]["pairs"] and layer["paths"]["all_flips_rational"]
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.float16])
+def test_fast_exchange_texts_equal_the_fraction_route(dtype):
+    """block_to_dict writes float rows from as_integer_ratio: the very strings of format_rational(Fraction(x))."""
+    from geomcheck.exact.rationals import format_rational
+    from geomcheck.io.modelfile import _matrix_texts
+    from geomcheck.model.lazy import DyadicRows
+
+    rng = np.random.default_rng(0)
+    a = (rng.standard_normal((7, 9)) * 10.0 ** rng.integers(-3, 3, (7, 9))).astype(dtype)  # finite in float16
+    a[0, :4] = [0.0, -0.0, 3.0, -2.0 ** -20]
+    a[1, 0] = np.finfo(dtype).tiny / 4  # subnormal
+    rows = DyadicRows(a)
+    assert _matrix_texts(rows) == [[format_rational(x) for x in rows[i]] for i in range(7)]

@@ -146,6 +146,26 @@ def block_from_dict(data: Any, name: str = "") -> MLPBlock:
     )
 
 
+def _float_texts(row) -> list[str]:
+    """Exact ``"p/q"`` texts of a row of floats, straight from ``as_integer_ratio`` (lowest terms: q is a
+    power of two and p odd unless q = 1) — the same strings as ``format_rational(Fraction(x))``, without
+    building millions of Fractions for a real model's certificate."""
+    out = []
+    for x in row:
+        p, q = x.as_integer_ratio()
+        out.append(str(p) if q == 1 else f"{p}/{q}")
+    return out
+
+
+def _matrix_texts(rows) -> list[list[str]]:
+    from geomcheck.model.lazy import DyadicRows
+
+    source = rows.source if isinstance(rows, DyadicRows) else None
+    if source is not None and hasattr(source, "tolist"):
+        return [_float_texts(r) for r in source.tolist()]  # float64 rows: exact, and read as such by DyadicRows
+    return [[format_rational(x) for x in r] for r in rows]
+
+
 def block_to_dict(block: MLPBlock) -> dict[str, Any]:
     """The exact exchange form: every number a ``"p/q"`` string."""
     vec = lambda v: [format_rational(x) for x in v]  # noqa: E731
@@ -160,13 +180,13 @@ def block_to_dict(block: MLPBlock) -> dict[str, Any]:
             "beta": None if norm.beta is None else vec(norm.beta),
         },
         "activation": block.activation.name,
-        "w_in": [vec(r) for r in block.w_in],
+        "w_in": _matrix_texts(block.w_in),
         "b_in": vec(block.b_in),
-        "w_out": [vec(r) for r in block.w_out],
+        "w_out": _matrix_texts(block.w_out),
         "b_out": vec(block.b_out),
     }
     if hasattr(block, "w_up"):  # gated (geomcheck.model.gated): plain blocks' canonical text is unchanged
-        data["w_up"] = [vec(r) for r in block.w_up]
+        data["w_up"] = _matrix_texts(block.w_up)
         data["b_up"] = vec(block.b_up)
     if norm.kind == "dyt":  # only DyT carries alpha, so every other kind's canonical text is unchanged
         data["norm"]["alpha"] = format_rational(norm.alpha)
