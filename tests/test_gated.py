@@ -325,3 +325,35 @@ def test_fast_exchange_texts_equal_the_fraction_route(dtype):
     a[1, 0] = np.finfo(dtype).tiny / 4  # subnormal
     rows = DyadicRows(a)
     assert _matrix_texts(rows) == [[format_rational(x) for x in rows[i]] for i in range(7)]
+
+
+@pytest.mark.models
+def test_llama_family_transformers_module_as_a_gated_block():
+    """A random-weight LlamaForCausalLM (built from a config, offline): the block's exact gate signs equal
+    transformers' gate_proj(post_attention_layernorm(x)) and its float forward equals the MLP's output."""
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    from geomcheck.io.real import block_from_hf
+    from geomcheck.search.floats import forward
+
+    torch.manual_seed(0)
+    config = transformers.LlamaConfig(vocab_size=64, hidden_size=16, intermediate_size=40, num_hidden_layers=2,
+                                      num_attention_heads=2, num_key_value_heads=2, rms_norm_eps=1e-5)
+    model = transformers.LlamaForCausalLM(config).eval()
+    with torch.no_grad():
+        model.model.layers[1].post_attention_layernorm.weight.uniform_(0.5, 1.5)
+    block = block_from_hf(model, 1)
+    assert isinstance(block, GatedMLPBlock) and (block.n, block.d) == (40, 16) and block.gate_bias_free
+    assert block.norm.kind == "rmsnorm" and block.norm.eps == F(1, 100000) and block.activation.name == "silu"
+    layer = model.model.layers[1]
+    x = torch.randn(5, 16)
+    with torch.no_grad():
+        gate = layer.mlp.gate_proj(layer.post_attention_layernorm(x)).double().numpy()
+        out = layer.mlp(layer.post_attention_layernorm(x)).double().numpy()
+    for row, g in zip(x.double().numpy(), gate):
+        signs = np.array(block.signs_at_input(tuple(map(F, row.tolist()))))
+        clear = np.abs(g) > 1e-5  # float32 forward: compare where its sign is not in doubt
+        assert (signs[clear] == np.sign(g[clear])).all()
+    assert np.allclose(forward(block, x.double().numpy()), out, rtol=1e-4, atol=1e-5)
+    with pytest.raises(InvalidInput, match="does not exist"):
+        block_from_hf(model, 2)
