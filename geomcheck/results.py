@@ -32,6 +32,10 @@ GATE_PATTERNS_NOTE = ("a GELU/SiLU block is smooth, so it is not affine on any r
 
 def smooth_note(block) -> str | None:
     """:data:`GATE_PATTERNS_NOTE` for a block whose activation is not piecewise linear, else None."""
+    if hasattr(block, "gate_flips_live"):  # a gated block (geomcheck.model.gated) has its own wording
+        from geomcheck.model.gated import GATED_PATTERN_NOTE
+
+        return GATED_PATTERN_NOTE
     return None if block.activation.piecewise_linear else GATE_PATTERNS_NOTE
 
 

@@ -71,11 +71,11 @@ def test_non_finite_scale_and_torn_blocks_refused():
         G.dequantize_q4_1(row[:, :19])
 
 
-def test_smollm2_spec_refused_in_one_line(capsys):
-    """smollm2:L where a plain block is required: one line naming the reason, never W_gate dropped."""
-    assert main(["sphere", "smollm2:12"]) == 2
+def test_smollm2_spec_errors_in_one_line(capsys):
+    """Bad smollm2 layers: one line naming the valid range (smollm2:L itself is a gated block, tests/test_gated.py)."""
+    assert main(["ray", "smollm2:x", "--direction", "e:0"]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "gated MLP blocks are not supported yet" in err
+    assert err.count("\n") == 1 and "is not an integer" in err
     with pytest.raises(InvalidInput, match=r"valid: 0 … 29"):
         load_model("smollm2:30")
     with pytest.raises(InvalidInput, match="give a layer"):

@@ -150,12 +150,13 @@ FORBIDDEN_ARROWS = [
     ("io", {"search", "api", "cli", "studies", "plots", "claims", "certify"}),
     ("search", {"io", "api", "cli", "studies", "claims"}),
     ("certify", {"api", "cli", "studies"}),  # builders read the exchange format (io.modelfile)
-    ("api", {"cli", "studies"}),
+    ("api", {"cli"}),
+    ("studies", {"cli"}),
     ("plots", {"cli", "api", "studies"}),
 ]
 
 
-PENDING_MOVE = {"geomcheck.search.study"}  # the study driver moves to geomcheck.studies
+PENDING_MOVE: set = set()  # modules on their way out of a package whose contract they break
 
 
 @pytest.mark.parametrize("importer,forbidden", FORBIDDEN_ARROWS, ids=[a for a, _ in FORBIDDEN_ARROWS])

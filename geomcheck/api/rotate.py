@@ -50,8 +50,11 @@ def rotate(block, spec, *, samples: int = 2001, check: bool = True, keep_samples
     filtered engine's, labelled *estimate*.
     """
     from geomcheck.geometry.rotation import arc_frame
+    from geomcheck.model.gated import refuse_gated
     from geomcheck.search.rotation import rotation_measures
 
+    refuse_gated(block, "rotate", "the rotation measures fit the output with affine maps of z and use ReLU "
+                 "kink jumps; neither is defined for a bilinear gated output yet (use ray/path/arc for its gate pattern)")
     arc_frame(block, spec)  # one-line refusal before any work when there is no rotation
     if check:
         from geomcheck.api.paths import analyse

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from geomcheck.results import Result
 
-__all__ = ["study", "study_minilm"]
+__all__ = ["study", "study_minilm", "study_smollm2"]
 
 
 def study(model: str, layers=None, *, seed: int = 0, full: bool = False, texts=None, sources=None,
@@ -25,6 +25,8 @@ def study(model: str, layers=None, *, seed: int = 0, full: bool = False, texts=N
     ``?layer=N`` or ``{layer}``, any spec with ``{layer}``) over ``layers``."""
     from geomcheck.studies.study import ROW_VERDICT, SOURCES, model_family, run_study
 
+    if model in ("smollm2", "smollm2:"):
+        return study_smollm2(layers, seed=seed, full=full)
     payload = run_study(model_family(model), layers, seed=seed, full=full, texts=texts,
                         sources=tuple(sources or SOURCES), sae=sae, sizes=sizes, rotation_samples=rotation_samples,
                         inputs=inputs, save_inputs=save_inputs, progress=progress, sensitivity=sensitivity,
@@ -34,3 +36,12 @@ def study(model: str, layers=None, *, seed: int = 0, full: bool = False, texts=N
 
 def study_minilm(layers=None, *, seed: int = 0, full: bool = False, progress: bool = False) -> Result:
     return study("minilm", layers, seed=seed, full=full, progress=progress)
+
+
+def study_smollm2(layers=None, *, seed: int = 0, full: bool = False) -> Result:
+    """The gated study on SmolLM2 (:mod:`geomcheck.studies.gated`: gate patterns, the bias-free
+    statement); every row an estimate (no row certificate)."""
+    from geomcheck.studies.gated import run_smollm2_study
+    from geomcheck.studies.study import ROW_VERDICT
+
+    return Result("study", ROW_VERDICT, run_smollm2_study(layers, seed=seed, full=full))

@@ -22,13 +22,14 @@ from fractions import Fraction
 from typing import Any, Callable
 
 from geomcheck.checker.arith import echelon, idot, int_vector, integer_rows, integers, sign, sign_surd, texts
+from geomcheck.checker.gated import attach as attach_gated, hash_parts as gated_hash_parts
 from geomcheck.checker.errors import Rejected, require
 
 __all__ = ["Rejected", "Verdict", "CheckedModel", "register", "require", "fields", "read_model", "load_json",
            "canonical_model_sha256", "check_certificate", "check_file"]
 
 FORMAT = "geomcheck.cert/1"
-ACTIVATIONS = ("relu", "gelu", "gelu_tanh")
+ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu")  # silu: gated blocks only (checker/gated.py)
 NORMS = ("layernorm", "rmsnorm", "none", "dyt")
 MODEL_CHARS = 4000          # longest number text in a model
 MAX_SIMULTANEOUS = 16       # neurons vanishing at one crossing (map-change rank test)
@@ -133,7 +134,7 @@ class CheckedModel:
 
 def _canonical(model: Any, limit: int):
     """(canonical number strings by field, sha256 of the canonical text); validates the schema."""
-    fields(model, "model", ("format", "w_in", "b_in", "w_out", "b_out"), ("name", "norm", "activation"))
+    fields(model, "model", ("format", "w_in", "b_in", "w_out", "b_out"), ("name", "norm", "activation", "w_up", "b_up"))
     require(model["format"] == "geomcheck.mlp/1", "model.format", "must be 'geomcheck.mlp/1'")
     norm = fields(model.get("norm", {"kind": "none"}), "model.norm", ("kind",), ("eps", "gamma", "beta", "alpha"))
     kind, activation = norm["kind"], model.get("activation", "relu")
@@ -153,10 +154,11 @@ def _canonical(model: Any, limit: int):
         vecs[key] = (None, "null") if norm.get(key) is None else texts(norm[key], f"model.norm.{key}", limit, d)
     j = {key: text for key, (_, text) in vecs.items()}
     alpha = f'"alpha":{j["alpha"][1:-1]},' if kind == "dyt" else ""
-    h = hashlib.sha256((f'{{"activation":"{activation}","b_in":{j["b_in"]},"b_out":{j["b_out"]},"format":"geomcheck.mlp/1",'
+    b_up, tail = gated_hash_parts(model, activation, kind, n, d, limit)  # ("", "]}") unless gated
+    h = hashlib.sha256((f'{{"activation":"{activation}","b_in":{j["b_in"]},"b_out":{j["b_out"]},{b_up}"format":"geomcheck.mlp/1",'
                         f'"norm":{{{alpha}"beta":{j["beta"]},"eps":{j["eps"][1:-1]},"gamma":{j["gamma"]},"kind":"{kind}"}},'
                         '"w_in":[').encode())
-    for key, end in (("w_in", '],"w_out":['), ("w_out", "]}")):
+    for key, end in (("w_in", '],"w_out":['), ("w_out", tail)):
         h.update(",".join(text for _, text in rows[key]).encode())
         h.update(end.encode())
     c = {key: [v for v, _ in value] for key, value in rows.items()}
@@ -203,6 +205,7 @@ def read_model(model: Any) -> CheckedModel:
     if len(_CACHE) >= 2:
         _CACHE.pop(next(iter(_CACHE)))
     _CACHE[digest] = CheckedModel(d, n, kind, eps, activation, alpha, rows, dens, c["w_out"], digest, limit)
+    attach_gated(_CACHE[digest], model, g, be, bd, m > 1)
     return _CACHE[digest]
 
 

@@ -198,7 +198,7 @@ def check_path(cert: dict, model: CheckedModel) -> str:
             f"there are {len(crossings)} crossings")
     extra = check_critical_norms(cert, path, model, zeros) if "critical_norms" in cert or "constant_above" in cert else ""
     return (f"path {verdict}: {len(crossings)} crossing(s), {len(segments)} segment(s), "
-            f"{changes} affine-map change(s){extra}")
+            f"{changes} {'live gate flip' if hasattr(model, 'up_live') else 'affine-map change'}(s){extra}")
 
 
 def check_critical_norms(cert: dict, path: Path, model: CheckedModel, zeros: dict) -> str:

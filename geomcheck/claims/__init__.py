@@ -44,7 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from geomcheck.errors import GeomcheckError, InvalidInput
+from geomcheck.errors import GeomcheckError, InvalidInput, MissingDependency
 from geomcheck.verdicts import ESTIMATE, PROVED, REFUTED, Verdict, combine, estimate, gate
 
 __all__ = ["Outcome", "ClaimResult", "ProveResult", "prove", "runner", "load_claims", "run_claim", "bundled_claim_files", "RUNNER_MODULES"]
@@ -174,6 +174,11 @@ def run_claim(claim: dict, source: str = "") -> ClaimResult:
     name, ctype = claim["name"], claim["type"]
     statement = str(claim.get("statement", ""))
     base = dict(name=name, type=ctype, statement=statement, source=source)
+    from geomcheck.claims.requirements import skip_reason  # claims on trained weights: skipped without the package
+
+    reason = skip_reason(claim)
+    if reason is not None:
+        return ClaimResult(**base, status="skipped", holds=False, verdict="not run", evidence="", detail=reason)
     fn = _RUNNERS.get(ctype)
     if fn is None:
         if "pending" in claim:
@@ -183,6 +188,8 @@ def run_claim(claim: dict, source: str = "") -> ClaimResult:
                            detail=f"no runner for claim type {ctype!r} (known: {', '.join(sorted(_RUNNERS))})")
     try:
         outcome = fn(claim)
+    except MissingDependency as exc:  # a library the claim's model needs is absent: not failed, not proved
+        return ClaimResult(**base, status="skipped", holds=False, verdict="not run", evidence="", detail=f"skipped: {exc}")
     except GeomcheckError as exc:
         return ClaimResult(**base, status="error", holds=False, verdict="not run", evidence="", detail=str(exc))
     except Exception as exc:  # noqa: BLE001 — one broken runner must not hide the other claims' results
@@ -237,7 +244,7 @@ class ProveResult:
 
     @property
     def counted(self) -> list[ClaimResult]:
-        return [c for c in self.claims if c.status != "pending"]
+        return [c for c in self.claims if c.status not in ("pending", "skipped")]
 
     @property
     def all_hold(self) -> bool:
@@ -280,7 +287,8 @@ def prove(paths: list[str | Path] | None = None, out: str | Path | None = None) 
                 files.append(str(target))
             written[result.name] = files
         results.append(result)
-    gated = [c.gate for c in results if c.status != "pending" and c.evidence == "checker" and c.gate is not None]
-    verdict = combine(gated, PROVED) if gated and all(c.holds for c in results if c.status != "pending") \
+    counted = [c for c in results if c.status not in ("pending", "skipped")]
+    gated = [c.gate for c in counted if c.evidence == "checker" and c.gate is not None]
+    verdict = combine(gated, PROVED) if gated and all(c.holds for c in counted) \
         else estimate("not every claim holds with checked certificates")
     return ProveResult(results, verdict, written, str(folder) if folder is not None else None)

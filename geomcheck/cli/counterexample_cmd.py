@@ -56,6 +56,10 @@ def _load(args):
     if args.model is None:
         raise InvalidInput("MODEL: missing (every mode except --search needs a model)")
     block = load_model(args.model)
+    from geomcheck.model.gated import refuse_gated
+
+    refuse_gated(block, "counterexample", "its searches and certificates are about affine maps, which a gated "
+                 "block does not have; use `geomcheck ray` (checker-backed gate pattern along a ray)")
     return (drop_norm(block) if args.drop_norm else block), block
 
 
@@ -216,6 +220,10 @@ def _run_contrast(args) -> int:
     if args.model is None:
         raise InvalidInput("MODEL: missing")
     block = load_model(args.model)
+    from geomcheck.model.gated import refuse_gated
+
+    refuse_gated(block, "counterexample", "its searches and certificates are about affine maps, which a gated "
+                 "block does not have; use `geomcheck ray` (checker-backed gate pattern along a ray)")
     if args.directions < 1:
         raise InvalidInput("--directions: must be ≥ 1")
     if block.norm.kind == "dyt" and args.directions > 50 and not args.direction:

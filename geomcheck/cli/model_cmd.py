@@ -58,6 +58,7 @@ def summary(block) -> dict:
                  "gamma": block.norm.gamma is not None, "beta": block.norm.beta is not None},
         "activation": block.activation.name,
         "piecewise_linear": block.activation.piecewise_linear,
+        "gated": hasattr(block, "w_up"),  # geomcheck.model.gated: the pattern is the gate's sign pattern
         "sha256": model_sha256(block),
         "folded": {
             "centered": block.norm.centers,
@@ -79,7 +80,9 @@ def _human(p: dict) -> str:
         f"n           {p['n']} neurons",
         f"norm        {p['norm']['kind']}, eps = {p['norm']['eps']}"
         + (", gamma" if p["norm"]["gamma"] else "") + (", beta" if p["norm"]["beta"] else ""),
-        f"activation  {p['activation']}" + ("" if p["piecewise_linear"] else "  (smooth: regions are gate-sign patterns)"),
+        f"activation  {p['activation']}" + ("  (gated: W_down·(act(W_gate·N(x)) ⊙ W_up·N(x)); pattern = gate signs, "
+                                            "bilinear on each gate region, never affine)" if p.get("gated") else
+                                            "" if p["piecewise_linear"] else "  (smooth: regions are gate-sign patterns)"),
         f"folded      W' = W_in·diag(gamma){', rows centred (P·w)' if f['centered'] else ''}, b' = W_in·beta + b_in",
         f"            |w'| max {f['weight_abs_max']}, row norms {f['row_norm_min']} … {f['row_norm_max']}, "
         f"b' in [{f['bias_min']}, {f['bias_max']}], zero rows {f['zero_rows']}",

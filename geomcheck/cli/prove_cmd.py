@@ -25,7 +25,7 @@ def register(subparsers) -> None:
 def _table(payload: dict) -> str:
     rows = [("claim", "status", "holds", "verdict")]
     for c in payload["claims"]:
-        holds = "yes" if c["holds"] else ("—" if c["status"] == "pending" else "NO")
+        holds = "yes" if c["holds"] else ("—" if c["status"] in ("pending", "skipped") else "NO")
         rows.append((c["name"], c["status"] + (" (sympy)" if c["evidence"] == "sympy" else "")
                      + (f" ({c['certificate_kind']}, checked)" if c.get("checked") else ""), holds, c["verdict"]))
     widths = [max(len(r[k]) for r in rows) for k in range(3)]
@@ -36,8 +36,9 @@ def _table(payload: dict) -> str:
             lines.append(f"{c['name']}: {c['status']}: {c['detail']}")
     held = sum(c["holds"] for c in payload["claims"])
     pending = sum(c["status"] == "pending" for c in payload["claims"])
-    lines.append(f"{held} of {len(payload['claims']) - pending} claims hold"
-                 + (f" ({pending} pending)" if pending else "")
+    skipped = sum(c["status"] == "skipped" for c in payload["claims"])  # trained-weight claims without their package
+    lines.append(f"{held} of {len(payload['claims']) - pending - skipped} claims hold"
+                 + (f" ({pending} pending)" if pending else "") + (f" ({skipped} skipped)" if skipped else "")
                  + f"; {payload['certificates']} certificate(s) accepted by the checker"
                  + (f", written to {payload['out']}" if payload.get("out") else ""))
     return "\n".join(lines)

@@ -247,11 +247,28 @@ def _human(p: dict) -> str:
     return "\n".join(lines)
 
 
+def _run_smollm2(args) -> int:
+    """The gated study (geomcheck.studies.gated: gate patterns and the bias-free statement); default
+    layers 0, 15, 29."""
+    from geomcheck.api.study import study_smollm2
+    from geomcheck.studies.gated import human
+
+    for option, value in (("--plot-dir", args.plot_dir), ("--report", args.report), ("--inputs", args.inputs),
+                          ("--save-inputs", args.save_inputs), ("--sae", args.sae)):
+        if value:
+            raise InvalidInput(f"{option}: not available for the gated smollm2 study yet (minilm and Hugging Face "
+                               "folders have it)")
+    emit(args, study_smollm2(_layers(args.layers), seed=args.seed, full=args.full).to_json(), human)
+    return 0
+
+
 def run(args) -> int:
     from geomcheck import __version__
     from geomcheck.api.study import study
     from geomcheck.studies.study import model_family
 
+    if args.target in ("smollm2", "smollm2:"):
+        return _run_smollm2(args)
     layers = _layers(args.layers)
     sizes = _sizes(args.sizes)
     sources = _sources(args.sources)

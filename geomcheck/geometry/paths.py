@@ -432,6 +432,8 @@ class PathAnalysis:
             "norm": {"kind": self.block.norm.kind, "eps": format_rational(self.block.norm.eps)},
             "activation": self.block.activation.name,
             "regions": "affine pieces (ReLU sign patterns)" if self.piecewise_linear else
+            "gate patterns of a gated block (signs of W_gate·N(x) + b_gate; bilinear, never affine, on each)"
+            if hasattr(self.block, "gate_flips_live") else
             "gate-sign patterns of a smooth activation; map_changes is the ReLU-gate surrogate",
             "crossings": [
                 {"lambda": c.at.to_decimal(digits), "exact": c.at.exact_form(), "neurons": list(c.neurons),
@@ -616,7 +618,9 @@ def assemble_from_groups(
         changes = _map_changes(block, patterns[k], patterns[k + 1], neurons)
         crossings.append(Crossing(where.root, tuple(sorted(neurons)), (lo, hi), changes))
     analysis = PathAnalysis(block, spec, crossings, segments, coef, dict(lines), endpoint_zeros, notes, requested)
-    if not block.activation.piecewise_linear:
+    if hasattr(block, "gate_flips_live"):  # gated: the pattern wording is the result's note; add the bias-free fact
+        analysis.notes.extend(block.path_notes(analysis.is_ray))
+    elif not block.activation.piecewise_linear:
         analysis.notes.append(
             f"activation {block.activation.name} is smooth: regions are gate-sign patterns, and map_changes is the "
             "ReLU-gate surrogate (W_out·(D_s − D_t)·[w̃ | b'] ≠ 0), not a change of an affine map")
@@ -637,6 +641,8 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
     flipped = [(i, 1 if before[i] == "+" else -1) for i in neurons if (before[i] == "+") != (after[i] == "+")]
     if not flipped:
         return False
+    if hasattr(block, "gate_flips_live"):  # gated block (geomcheck.model.gated): no affine map to compare
+        return block.gate_flips_live([i for i, _ in flipped])
     f = block.folded
     if len(flipped) == 1:
         # one neuron: W_out[:, i]·[w̃_i | b'_i] is an outer product, zero iff a factor is zero

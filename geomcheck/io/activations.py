@@ -154,6 +154,8 @@ def _hook_module(model, source: BlockSource):
         return base.encoder.layer[source.layer].attention.output.LayerNorm
     if source.family == "gpt2":
         return base.h[source.layer].ln_2
+    if source.family == "llama":  # gated LLaMA-family blocks (geomcheck.io.real.gated_block_from_hf)
+        return base.layers[source.layer].post_attention_layernorm
     raise InvalidInput(f"token: cannot run a {source.family} block's model")
 
 

@@ -29,11 +29,10 @@ Q4_0 are single products ``d·q`` with ``|q| ≤ 128`` resp. ``≤ 8``: multiple
 has 24 significant bits, so ``d·q + m`` with ``d`` and ``m`` of very different
 magnitudes can round there; ``tests/test_gguf.py`` shows such a block.
 
-A gated MLP is not a plain :class:`~geomcheck.model.block.MLPBlock` (the gate
-multiplies the up projection), and geomcheck has no gated block kind yet: the
-loader returns :class:`GatedFFNArrays` (exact float64 arrays of W_gate, W_up,
-W_down, γ and the exact ε), and ``smollm2:LAYER`` as a model spec is refused in
-one line, never read with W_gate dropped.
+The loader returns :class:`GatedFFNArrays` (exact float64 arrays of W_gate,
+W_up, W_down, γ and the exact ε); :func:`gated_block` makes them a
+:class:`~geomcheck.model.gated.GatedMLPBlock` (the pattern is the gate's sign
+pattern), and ``smollm2:LAYER`` is that block for the built-in model.
 """
 
 from __future__ import annotations
@@ -48,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from geomcheck.errors import InvalidInput, MissingDependency, ModelFormatError
-from geomcheck.io.real import GATED_REFUSAL, require
+from geomcheck.io.real import require
 
 __all__ = [
     "GatedFFNArrays",
@@ -60,6 +59,8 @@ __all__ = [
     "load_gguf_ffn",
     "load_smollm2_ffn",
     "load_smollm2_spec",
+    "load_smollm2",
+    "gated_block",
     "smollm2_path",
     "smollm2_residuals",
 ]
@@ -196,8 +197,8 @@ class GatedFFNArrays:
 
     The float64 arrays hold the stored values exactly (every entry is a dyadic
     rational); ``eps`` is exact. ``w_gate``, ``w_up`` are n × d (rows are
-    neurons), ``w_down`` is d × n. Ready to become a gated block once geomcheck
-    has that kind; :meth:`exact` gives the Fractions.
+    neurons), ``w_down`` is d × n. :func:`gated_block` makes it a gated block
+    (:class:`~geomcheck.model.gated.GatedMLPBlock`); :meth:`exact` gives the Fractions.
     """
 
     w_gate: Any
@@ -316,14 +317,45 @@ def load_smollm2_ffn(layer: int | str) -> GatedFFNArrays:
     return _SMOLLM2_FFN[i]
 
 
+_SMOLLM2_BLOCKS: dict[int, Any] = {}
+
+
+def gated_block(ffn: GatedFFNArrays, name: str | None = None):
+    """The exact :class:`~geomcheck.model.gated.GatedMLPBlock` of a gated FFN (no biases: zeros).
+
+    The float64 arrays become exact dyadic rows lazily; γ and ε are exact.
+    """
+    import numpy as np
+
+    from geomcheck.model.gated import GatedMLPBlock
+    from geomcheck.model.norms import make_normalization
+
+    norm = make_normalization(ffn.norm, ffn.eps, tuple(map(Fraction, np.asarray(ffn.gamma).tolist())))
+    zeros_n, zeros_d = [0.0] * ffn.n, [0.0] * ffn.d
+    return GatedMLPBlock.from_float_arrays(ffn.w_gate, zeros_n, ffn.w_up, zeros_n, ffn.w_down, zeros_d, norm,
+                                           ffn.activation, name or ffn.name)
+
+
+def load_smollm2(layer: int | str):
+    """``smollm2:LAYER`` as a gated block (pattern = SiLU gate signs), cached per process; ``token:`` vectors
+    for it come from :func:`smollm2_residuals` (transformers runs the same GGUF file offline)."""
+    from geomcheck.io.real import _SOURCES, BlockSource
+
+    i = _smollm2_layer(layer)
+    if i not in _SMOLLM2_BLOCKS:
+        ffn = load_smollm2_ffn(i)
+        block = gated_block(ffn, f"smollm2:{i}")
+        _SOURCES[block] = BlockSource("smollm2", i, str(Path(ffn.path).parent), weights=(ffn.path,))
+        _SMOLLM2_BLOCKS[i] = block
+    return _SMOLLM2_BLOCKS[i]
+
+
 def load_smollm2_spec(spec: str):
-    """``smollm2:LAYER`` where a plain block is required: refused in one line (the MLP is gated)."""
+    """``smollm2:LAYER`` (``smollm2`` alone is refused with the valid range)."""
     _, _, arg = spec.partition(":")
     if not arg.strip():
         raise InvalidInput(f"smollm2: give a layer, e.g. smollm2:12 (valid: 0 … {SMOLLM2_LAYERS - 1})")
-    i = _smollm2_layer(arg)
-    raise InvalidInput(f"smollm2:{i}: {GATED_REFUSAL} (SmolLM2's MLP is down(silu(gate·x) ⊙ up·x); "
-                       f"its exact weights load in Python with geomcheck.io.gguf.load_smollm2_ffn({i}))")
+    return load_smollm2(arg)
 
 
 # ---------------------------------------------------------------------------

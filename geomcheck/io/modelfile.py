@@ -12,6 +12,12 @@ Numbers may be JSON numbers or strings (``"p/q"``, decimals); JSON number
 literals are read from their text, so ``0.1`` is exactly 1/10. NaN and
 Infinity literals are refused. Every error names the field (``w_in[2][0]``).
 ``block_to_dict`` writes exact ``"p/q"`` strings, so a round trip is exact.
+
+A **gated** block (:mod:`geomcheck.model.gated`) adds ``"w_up"`` (n×d) and
+``"b_up"`` (n): then ``w_in``/``b_in`` are the gate (W_gate, b_gate, whose
+signs are the pattern), ``w_out``/``b_out`` are W_down/b_down and
+``activation`` is the gate's (``silu``, ``gelu`` or ``relu``). Plain blocks
+never carry these keys, so their canonical text (and hash) is unchanged.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from geomcheck.model.norms import make_normalization
 __all__ = ["FORMAT", "block_from_dict", "block_to_dict", "load_model_file", "dump_model", "model_sha256", "parse_json_exact"]
 
 FORMAT = "geomcheck.mlp/1"
-_KEYS = {"format", "norm", "activation", "w_in", "b_in", "w_out", "b_out", "name"}
+_KEYS = {"format", "norm", "activation", "w_in", "b_in", "w_out", "b_out", "name", "w_up", "b_up"}
 
 
 def _refuse_constant(token: str) -> Any:
@@ -121,6 +127,15 @@ def block_from_dict(data: Any, name: str = "") -> MLPBlock:
     activation = data.get("activation", "relu")
     if not isinstance(activation, str):
         raise ModelFormatError("activation: expected a string (relu, gelu or gelu_tanh)")
+    if "w_up" in data or "b_up" in data:
+        if "w_up" not in data or "b_up" not in data:
+            raise ModelFormatError(f"{'b_up' if 'w_up' in data else 'w_up'}: missing (a gated block has both w_up and b_up)")
+        from geomcheck.model.gated import GatedMLPBlock
+
+        return GatedMLPBlock.from_parts(_matrix(data["w_in"], "w_in"), _vector(data["b_in"], "b_in"),
+                                        _matrix(data["w_up"], "w_up"), _vector(data["b_up"], "b_up"),
+                                        _matrix(data["w_out"], "w_out"), _vector(data["b_out"], "b_out"),
+                                        norm, activation, str(data.get("name", name)))
     return MLPBlock(
         w_in=_matrix(data["w_in"], "w_in"),
         b_in=_vector(data["b_in"], "b_in"),
@@ -171,6 +186,9 @@ def block_to_dict(block: MLPBlock) -> dict[str, Any]:
         "w_out": _matrix_text(block.w_out),
         "b_out": vec(block.b_out),
     }
+    if hasattr(block, "w_up"):  # gated (geomcheck.model.gated): plain blocks' canonical text is unchanged
+        data["w_up"] = _matrix_text(block.w_up)
+        data["b_up"] = vec(block.b_up)
     if norm.kind == "dyt":  # only DyT carries alpha, so every other kind's canonical text is unchanged
         data["norm"]["alpha"] = format_rational(norm.alpha)
     return data

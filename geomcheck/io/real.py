@@ -16,7 +16,8 @@ extra ``models``):
   candidate layouts/prefixes are refused with the ``layout=``/``prefix=`` that choose;
 * a Hugging Face ``save_pretrained`` folder — :func:`load_hf_folder_spec`
   (config.json, one or many safetensors shards; GPT-2 and BERT; LLaMA-family
-  and other gated layouts refused: gated MLP blocks are not supported yet);
+  and other gated layouts refused in one line; a live LLaMA-family module loads as a gated block,
+  :func:`gated_block_from_hf`);
 * Hugging Face ``transformers`` modules — :func:`block_from_hf` (GPT-2:
   ``h.i.ln_2`` → Conv1D ``mlp.c_fc`` (in, out) → ``mlp.c_proj``, ``gelu_new`` =
   GELU-tanh, ε = ``layer_norm_epsilon``; BERT, post-LN:
@@ -252,7 +253,8 @@ LAYOUTS = {
 GATED_MODEL_TYPES = ("llama", "mistral", "mixtral", "qwen2", "qwen3", "gemma", "gemma2", "gemma3", "phi3",
                      "olmo", "olmo2", "granite", "smollm3", "cohere", "starcoder2_gated")
 _GATED_KEYS = ("mlp.gate_proj.weight", "ffn_gate.weight", "mlp.W_gate", "feed_forward.w1.weight")
-GATED_REFUSAL = "gated MLP blocks are not supported yet"
+GATED_REFUSAL = ("gated MLP blocks are not supported yet from this source (gated blocks load from smollm2:LAYER, "
+                 "toy:swiglu, exchange files with w_up/b_up, and live transformers LLaMA-family modules via block_from_hf)")
 
 
 def _gated_refusal(what: str, detail: str) -> InvalidInput:
@@ -522,9 +524,44 @@ def block_from_hf(model, layer: int) -> MLPBlock:
             activation=config.hidden_act, name=f"bert:{i}",
             source=BlockSource("bert", i, getattr(config, "_name_or_path", None) or None, model),
         )
+    if kind in GATED_MODEL_TYPES and hasattr(getattr(base, "layers", [None])[0], "mlp") \
+            and hasattr(base.layers[0].mlp, "gate_proj"):
+        return gated_block_from_hf(model, layer)
     if kind in GATED_MODEL_TYPES:
         raise _gated_refusal("model", f"transformers model_type {kind!r}")
     raise InvalidInput(f"model: transformers model_type {kind!r} is not supported (gpt2, bert)")
+
+
+def gated_block_from_hf(model, layer: int):
+    """A LLaMA-family transformers module's layer as a :class:`~geomcheck.model.gated.GatedMLPBlock`:
+    ``post_attention_layernorm`` (RMSNorm γ, ``variance_epsilon``) → ``mlp.gate_proj``, ``up_proj``,
+    ``down_proj`` (nn.Linear layout; biases when present, else 0), activation ``config.hidden_act``.
+    Every weight is read exactly (float16/bfloat16/float32 widen exactly to float64)."""
+    import numpy as np
+
+    from geomcheck.model.gated import GatedMLPBlock
+
+    config, base = model.config, getattr(model, "base_model", model)
+    i = _layer_index(layer, len(base.layers), config.model_type)
+    blk = base.layers[i]
+    ln, mlp = blk.post_attention_layernorm, blk.mlp
+
+    def exact(tensor, where):
+        arr = float64_copy(check_numeric(tensor, where))
+        if arr is None:
+            raise ModelFormatError(f"{where}: not a float tensor that float64 holds exactly")
+        return arr
+    lin = lambda m, where, size: (exact(m.weight, f"{where}.weight"),  # noqa: E731
+                                  exact(m.bias, f"{where}.bias") if getattr(m, "bias", None) is not None else np.zeros(size))
+    (wg, bg), (wu, bu) = lin(mlp.gate_proj, "mlp.gate_proj", mlp.gate_proj.weight.shape[0]), lin(mlp.up_proj, "mlp.up_proj", mlp.up_proj.weight.shape[0])
+    wd, bd = lin(mlp.down_proj, "mlp.down_proj", mlp.down_proj.weight.shape[0])
+    eps = getattr(ln, "variance_epsilon", None)
+    if eps is None:
+        eps = getattr(ln, "eps", None)
+    norm = make_normalization("rmsnorm", _config_eps(eps), exact_values(ln.weight, "post_attention_layernorm.weight"))
+    block = GatedMLPBlock.from_float_arrays(wg, bg, wu, bu, wd, bd, norm, config.hidden_act, f"{config.model_type}:{i}")
+    _SOURCES[block] = BlockSource("llama", i, getattr(config, "_name_or_path", None) or None, model)
+    return block
 
 
 # ---------------------------------------------------------------------------

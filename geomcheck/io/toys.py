@@ -14,6 +14,14 @@
   the smallest block with a polysemantic direction (v = 1, t = 1/2 and 2).
 * ``toy:dyt3`` — the circle3 weights behind DyT, ``tanh(α·x)`` with α = 1/2
   (``alpha=p/q`` to change; any toy takes ``norm=dyt&alpha=…``).
+* ``toy:swiglu`` — a gated block (:mod:`geomcheck.model.gated`): d = n = 3, RMSNorm (ε = 0),
+  SiLU gate, no biases (as in LLaMA). Gate rows g₀ = (1, 0, 0), g₁ = (0, 1, 0), g₂ = (0, 1, 2);
+  up rows (0, 0, 1), (1, 0, 0), 0; W_down = I. Every ray is gate-constant (the gate hyperplanes
+  pass through 0); along x + λ·d with x = (2, −1, 0), d = (−1, 1, 1) gate i flips at
+  λ = −g_i·x / g_i·d: 1/3 (gate 2, whose up row is 0: no live term), 1 (gate 1), 2 (gate 0), with or
+  without the RMSNorm and for every ε. ``toy:swiglu-noln`` is the same without normalization;
+  ``toy:swiglu-biased`` adds the gate bias (−1, 0, 1) (rays then flip without the norm or with ε > 0).
+  Any ``activation=relu|gelu|silu`` gives ReGLU/GeGLU/SwiGLU.
 * ``toy:random?d=8&n=32&seed=0`` — seeded random integer weights (Python's
   ``random.Random``, so identical on every platform); keys ``d``, ``n``,
   ``seed``, ``norm`` (layernorm|rmsnorm|none, default layernorm), ``eps``,
@@ -90,7 +98,19 @@ def _minimal(norm: str) -> dict:
     return dict(w_in=_ints([[1]]), b_in=(F(-1),), w_out=_ints([[1]]), b_out=(F(0),), norm=norm)
 
 
+def _swiglu(norm: str, gate_bias=(0, 0, 0)) -> dict:
+    """The hand-checked gated toy (see the module docstring)."""
+    return dict(w_in=_ints([[1, 0, 0], [0, 1, 0], [0, 1, 2]]), b_in=tuple(F(v) for v in gate_bias),
+                w_up=_ints([[0, 0, 1], [1, 0, 0], [0, 0, 0]]), b_up=(F(0),) * 3,
+                w_out=_ints([[1, 0, 0], [0, 1, 0], [0, 0, 1]]), b_out=(F(0),) * 3, norm=norm)
+
+
+_GATED = {"swiglu", "swiglu-noln", "swiglu-biased"}
+
 _FIXED: dict[str, Callable[[str], dict]] = {
+    "swiglu": lambda norm: _swiglu(norm or "rmsnorm"),
+    "swiglu-noln": lambda norm: _swiglu(norm or "none"),
+    "swiglu-biased": lambda norm: _swiglu(norm or "rmsnorm", (-1, 0, 1)),
     "minimal": lambda norm: _minimal(norm or "none"),
     "allpoly": lambda norm: _allpoly(norm or "none"),
     "dyt3": lambda norm: _circle3(norm or "dyt"),
@@ -153,7 +173,7 @@ def load_toy(spec: str) -> MLPBlock:
     norm = params.pop("norm", "")
     eps = parse_rational(params.pop("eps", "0"), f"{spec}: eps")
     alpha_text = params.pop("alpha", None)
-    activation = params.pop("activation", "relu")
+    activation = params.pop("activation", "silu" if name in _GATED else "relu")
     if name == "random":
         parts = _random(params, spec, norm)
     elif name in _FIXED:
@@ -175,4 +195,9 @@ def load_toy(spec: str) -> MLPBlock:
     if parts.pop("float_rows", False):
         return MLPBlock.from_float_arrays(parts["w_in"], parts["b_in"], parts["w_out"], parts["b_out"],
                                           norm=normalization, activation=get_activation(activation), name=spec)
+    if "w_up" in parts:
+        from geomcheck.model.gated import GatedMLPBlock
+
+        return GatedMLPBlock.from_parts(parts["w_in"], parts["b_in"], parts["w_up"], parts["b_up"], parts["w_out"],
+                                        parts["b_out"], normalization, activation, spec)
     return MLPBlock(norm=normalization, activation=get_activation(activation), name=spec, **parts)

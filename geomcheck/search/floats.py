@@ -212,6 +212,8 @@ def activation_fn(name: str):
         return lambda h: 0.5 * h * (1.0 + erf(h / math.sqrt(2.0)))
     if name == "gelu_tanh":
         return lambda h: 0.5 * h * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (h + 0.044715 * h**3)))
+    if name == "silu":  # gated blocks' gate (geomcheck.model.gated)
+        return lambda h: h / (1.0 + np.exp(-np.clip(h, -700.0, 700.0)))
     raise ValueError(f"unknown activation {name!r}")
 
 
@@ -239,4 +241,8 @@ def preactivations(block: MLPBlock, x: np.ndarray) -> np.ndarray:
 def forward(block: MLPBlock, x: np.ndarray) -> np.ndarray:
     """The whole block ``W_out·φ(W_in·N(x) + b_in) + b_out`` in float64."""
     a = float_arrays(block)
+    if hasattr(block, "w_up"):  # gated: W_down·(act(gate) ⊙ (W_up·N(x) + b_up)) + b_down
+        up = normalize(block, x) @ np.asarray(block.w_up.source if isinstance(block.w_up, DyadicRows)
+                                              else _matrix(block.w_up), dtype=np.float64).T + _vector(block.b_up)
+        return (activation_fn(block.activation.name)(preactivations(block, x)) * up) @ a.w_out.T + a.b_out
     return activation_fn(block.activation.name)(preactivations(block, x)) @ a.w_out.T + a.b_out
