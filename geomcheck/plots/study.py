@@ -27,6 +27,12 @@ def _where(payload: dict) -> str:
     return f"{model}, layer{'s' if len(idx) > 1 else ''} {', '.join(idx)}"
 
 
+def _integer_ticks():
+    from matplotlib.ticker import MaxNLocator
+
+    return MaxNLocator(integer=True)
+
+
 def _title(fig_or_ax, text: str, suptitle: bool = False) -> None:
     import textwrap
 
@@ -72,6 +78,8 @@ def study_figures(payload: dict) -> list[tuple[str, str, object]]:
             axes[1].hist(rel, bins=rel_bins, histtype="step", linewidth=1.5, label=_label(L))
     axes[0].set_xlabel("exact gate-sign changes along x + λ·d")
     axes[0].set_ylabel("pairs (x, d)")
+    for a in axes:
+        a.yaxis.set_major_locator(_integer_ticks())
     axes[1].set_xlabel("first change at λ·‖d‖/‖x‖ (log)")
     axes[1].set_ylabel("pairs (x, d)")
     axes[1].set_xscale("log")
@@ -88,6 +96,7 @@ def study_figures(payload: dict) -> list[tuple[str, str, object]]:
         ax.hist(L["nonorm"]["per_direction_flips"], bins=flip_bins, histtype="step", linewidth=1.5, label=_label(L))
     ax.set_xlabel("neurons a ray t·v crosses without the normalization")
     ax.set_ylabel("directions v")
+    ax.yaxis.set_major_locator(_integer_ticks())
     _title(ax, f"{where}: the same weights without the normalization (counterfactual)")
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7)

@@ -97,7 +97,7 @@ def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, comma
                  "real tokens' norms are shown beside it.</p>")
     parts.append(_table(["layer", "ε", "directions", "largest r", "sensitivity of largest r",
                          "token ‖Px‖ median [min – max]", "tokens ≤ largest r"],
-                        [[_lbl(L), L["rays"]["eps"], L["rays"]["directions"], _num(L["rays"]["max_r"]),
+                        [[_lbl(L), _eps(L["rays"]["eps"]), L["rays"]["directions"], _num(L["rays"]["max_r"]),
                           _sens(L["rays"].get("max_r_sensitivity")), _range(L["rays"]["token_centred_norm"]),
                           L["rays"]["tokens_at_or_below_max_r"]] for L in layers]))
     parts.append("<h2>(b) Superposition paths x + λ·d</h2>")
@@ -164,3 +164,14 @@ def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, comma
 
 def _lbl(L: dict) -> str:
     return L.get("label") or L["layer"]
+
+
+def _eps(text: str) -> str:
+    """ε for display: 1e-12 rather than 1/1000000000000 (the exact value is in the JSON)."""
+    from fractions import Fraction
+
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        return text
+    return text if len(text) <= 8 else f"{float(value):.4g}"
