@@ -157,15 +157,19 @@ def test_sharded_gpt2_folder(tmp_path):
     assert parse_vector(f"token:{TEXT}@4", load_model(f"{tmp_path}?layer=2")) == expected
 
 
-def test_llama_folder_refused_and_module_read_as_gated(tmp_path, capsys):
+def test_llama_folder_and_module_read_as_gated(tmp_path, capsys):
     config = transformers.LlamaConfig(hidden_size=16, intermediate_size=24, num_hidden_layers=1,
                                       num_attention_heads=2, num_key_value_heads=2, vocab_size=30)
     model = transformers.LlamaForCausalLM(config)
     model.save_pretrained(tmp_path)
-    assert main(["sphere", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "gated MLP blocks are not supported yet" in err
+    from geomcheck.io.modelfile import model_sha256
     from geomcheck.model.gated import GatedMLPBlock
+
+    folder = load_model(str(tmp_path))  # the folder: W_gate, W_up, W_down read, never dropped
+    assert isinstance(folder, GatedMLPBlock) and model_sha256(folder) == model_sha256(block_from_hf(model, 0))
+    assert main(["sphere", f"{tmp_path}?layer=1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
 
     assert isinstance(block_from_hf(model, 0), GatedMLPBlock)  # a live module: W_gate read (tests/test_gated.py)
     with pytest.raises(InvalidInput, match="gated MLP blocks are not supported yet"):

@@ -16,8 +16,8 @@ extra ``models``):
   candidate layouts/prefixes are refused with the ``layout=``/``prefix=`` that choose;
 * a Hugging Face ``save_pretrained`` folder — :func:`load_hf_folder_spec`
   (config.json, one or many safetensors shards; GPT-2 and BERT; LLaMA-family
-  and other gated layouts refused in one line; a live LLaMA-family module loads as a gated block,
-  :func:`gated_block_from_hf`);
+  LLaMA-family folders load as gated blocks, :func:`_load_gated_folder`; a live LLaMA-family
+  module too, :func:`gated_block_from_hf`);
 * Hugging Face ``transformers`` modules — :func:`block_from_hf` (GPT-2:
   ``h.i.ln_2`` → Conv1D ``mlp.c_fc`` (in, out) → ``mlp.c_proj``, ``gelu_new`` =
   GELU-tanh, ε = ``layer_norm_epsilon``; BERT, post-LN:
@@ -471,8 +471,8 @@ def load_hf_folder_spec(spec: str) -> MLPBlock:
 
     Supported: GPT-2 and BERT layouts (config.json ``model_type`` gpt2/bert,
     weights in ``model.safetensors`` or shards listed in
-    ``model.safetensors.index.json``). LLaMA-family folders are recognised and
-    refused (gated MLP blocks); anything else is refused naming what is supported.
+    ``model.safetensors.index.json``); LLaMA-family folders as gated blocks
+    (:func:`_load_gated_folder`); anything else is refused naming what is supported.
     """
     path_text, params = _spec_options(spec)
     folder = Path(path_text)
@@ -480,6 +480,8 @@ def load_hf_folder_spec(spec: str) -> MLPBlock:
     if not config_path.is_file():
         raise InvalidInput(f"{folder}: no config.json (a Hugging Face save_pretrained folder has one)")
     config = read_config(config_path)
+    if config_str(config, "model_type", str(folder)) in GATED_MODEL_TYPES:
+        return _load_gated_folder(folder, config, params)
     kind = _model_type(config, str(folder))
     if kind not in LAYOUTS and params.get("layout") is None:
         raise InvalidInput(f"{folder}: model_type {kind!r} is not supported (supported: {', '.join(LAYOUTS)}; "
@@ -489,6 +491,58 @@ def load_hf_folder_spec(spec: str) -> MLPBlock:
     return _load_with_config(tensors, config, params, what=str(folder),
                              name=f"{folder.name}:{params.get('layer', '0')}",
                              model_dir=str(folder), weights=tuple(str(p.resolve()) for p in files))
+
+
+_GATED_NAMES = {"w_gate": "mlp.gate_proj", "w_up": "mlp.up_proj", "w_down": "mlp.down_proj"}
+
+
+def _load_gated_folder(folder: Path, config: Mapping, params: dict[str, str]):
+    """A LLaMA-family ``save_pretrained`` folder's layer as a gated block: ``PREFIX layers.L.mlp.gate_proj``,
+    ``up_proj``, ``down_proj`` (nn.Linear layout; biases when stored), RMSNorm
+    ``post_attention_layernorm.weight`` with ε = ``rms_norm_eps``, activation ``hidden_act``."""
+    import numpy as np
+
+    from geomcheck.model.gated import GatedMLPBlock
+
+    what = str(folder)
+    unknown = set(params) - {"layer", "prefix"}
+    if unknown:
+        raise InvalidInput(f"{what}: option {sorted(unknown)[0]!r} is not read for gated folders (layer, prefix)")
+    files = hf_weight_files(folder)
+    tensors = ShardedTensors(files)
+    count = config.get("num_hidden_layers")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 < count < 10**4:
+        raise ModelFormatError(f"{what}/config.json: num_hidden_layers is not a positive integer")
+    i = _layer_index(params.get("layer", "0"), count, what)
+    probe = f"layers.{i}.mlp.gate_proj.weight"
+    prefixes = sorted({k[: -len(probe)] for k in tensors if k.endswith(probe)} if "prefix" not in params
+                      else {params["prefix"]})
+    if len(prefixes) != 1 or prefixes[0] + probe not in tensors:
+        raise InvalidInput(f"{what}: {'no tensor' if not prefixes else 'several tensors'} named …{probe}"
+                           + (f" (choose with prefix=: {', '.join(map(repr, prefixes))})" if len(prefixes) > 1 else ""))
+    base = f"{prefixes[0]}layers.{i}."
+
+    def exact(name: str, required: bool = True):
+        if base + name not in tensors:
+            if required:
+                raise ModelFormatError(f"{what}: tensor {base + name} missing")
+            return None
+        arr = float64_copy(check_numeric(tensors[base + name], base + name))
+        if arr is None:
+            raise ModelFormatError(f"{what}: tensor {base + name} is not a float tensor float64 holds exactly")
+        return arr
+    w = {key: exact(f"{name}.weight") for key, name in _GATED_NAMES.items()}
+    b = {key: exact(f"{name}.bias", False) for key, name in _GATED_NAMES.items()}
+    b = {key: np.zeros(w[key].shape[0]) if v is None else v for key, v in b.items()}
+    gamma = exact("post_attention_layernorm.weight")
+    eps = _config_eps(config.get("rms_norm_eps", 1e-6), "rms_norm_eps")
+    act = config_str(config, "hidden_act", what) or "silu"
+    norm = make_normalization("rmsnorm", eps, exact_values(gamma, "post_attention_layernorm.weight"))
+    block = GatedMLPBlock.from_float_arrays(w["w_gate"], b["w_gate"], w["w_up"], b["w_up"], w["w_down"], b["w_down"],
+                                            norm, act, f"{folder.name}:{i}")
+    _SOURCES[block] = BlockSource("llama", i, str(folder), weights=tuple(str(p.resolve()) for p in files),
+                                  prefix=prefixes[0])
+    return block
 
 
 # ---------------------------------------------------------------------------
