@@ -316,7 +316,7 @@ def test_smollm2_study_cli(capsys):
 def test_fast_exchange_texts_equal_the_fraction_route(dtype):
     """block_to_dict writes float rows from as_integer_ratio: the very strings of format_rational(Fraction(x))."""
     from geomcheck.exact.rationals import format_rational
-    from geomcheck.io.modelfile import _matrix_texts
+    from geomcheck.io.modelfile import _matrix_text
     from geomcheck.model.lazy import DyadicRows
 
     rng = np.random.default_rng(0)
@@ -324,7 +324,7 @@ def test_fast_exchange_texts_equal_the_fraction_route(dtype):
     a[0, :4] = [0.0, -0.0, 3.0, -2.0 ** -20]
     a[1, 0] = np.finfo(dtype).tiny / 4  # subnormal
     rows = DyadicRows(a)
-    assert _matrix_texts(rows) == [[format_rational(x) for x in rows[i]] for i in range(7)]
+    assert _matrix_text(rows) == [[format_rational(x) for x in rows[i]] for i in range(7)]
 
 
 @pytest.mark.models
