@@ -197,8 +197,9 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     require(type(claim["crossings"]) is int and claim["crossings"] == len(crossings), "claim.crossings",
             f"there are {len(crossings)} crossings")
     extra = check_critical_norms(cert, path, model, zeros) if "critical_norms" in cert or "constant_above" in cert else ""
-    return (f"path {verdict}: {len(crossings)} crossing(s), {len(segments)} segment(s), "
-            f"{changes} {'live gate flip' if hasattr(model, 'up_live') else 'affine-map change'}(s){extra}")
+    what = ("live gate flip" if hasattr(model, "up_live") else "affine-map change" if model.activation == "relu"
+            else "surrogate-map change")  # a smooth gate's flag compares the ReLU-surrogate maps
+    return f"path {verdict}: {len(crossings)} crossing(s), {len(segments)} segment(s), {changes} {what}(s){extra}"
 
 
 def check_critical_norms(cert: dict, path: Path, model: CheckedModel, zeros: dict) -> str:
