@@ -125,6 +125,11 @@ def test_one_relu_gate_region_is_quadratic_not_affine():
     r = 2 * c * si - X @ coef
     centred = scalar - scalar.mean()
     assert m["affine_fit_residual"] == pytest.approx(math.sqrt(float(r @ r) / float(centred @ centred)), rel=1e-6)
+    # ε > 0: z = ρ(θ)·e(θ) stays in span(û, ê), z = √d·(ζ₁û + ζ₂ê), so one gate region is still exactly quadratic in ζ
+    # (gate 0 stays on: 5 − ρ > 0 with ρ < √2; gate 1 off)
+    b_eps = gated([[1, 0], [0, 1]], [5, -5], [[0, 1], [1, 1]], [1, 3], [[2, 7], [-1, 4]], [1, -1], eps=F(1, 10))
+    m_eps = rotation_measures(b_eps, spec)
+    assert m_eps["flips"] == 0 and m_eps["quadratic_fit_residual"] < 1e-12 < 1e-3 < m_eps["affine_fit_residual"]
 
 
 def test_one_relu_gate_kink_with_hand_derived_jump():
@@ -200,3 +205,20 @@ def test_smollm2_rotate_between_two_directions_checker_backed(capsys):
     for k in (50, 200, 350):
         lam = frame.lambda_of(s.theta[k])
         np.testing.assert_allclose(s.f[k], forward(block, (xf + lam * (yf - xf))[None, :])[0], rtol=1e-8, atol=1e-8)
+
+
+def test_summary_and_answer_for_gated_blocks_use_the_quadratic_fit():
+    """The study's summary/paragraph for a gated block speak of the quadratic (one-gate-region) fit, and
+    follow the numbers: residuals taken from two measured arcs of toy:swiglu."""
+    from geomcheck.io.resolve import load_model
+    from geomcheck.search.rotation import answer_paragraph, summarize_rotations
+
+    block = load_model("toy:swiglu")
+    ms = [rotation_measures(block, PathSpec.superposition((F(2), F(-1), F(0)), (F(-1), F(1), F(1))), samples=401),
+          rotation_measures(block, PathSpec.arc((F(1), F(0), F(0)), (F(0), F(1), F(0))), samples=401)]
+    summary = summarize_rotations(ms)
+    qs = [m["quadratic_fit_residual"] for m in ms]
+    assert summary["quadratic_fit_residual"]["max"] == max(qs) and summary["quadratic_fit_residual"]["count"] == 2
+    text = answer_paragraph(summary, "silu")
+    assert "gated block, never affine" in text and f"{100 * max(qs):.2g} %" in text
+    assert "best single-region fit" not in text

@@ -96,9 +96,8 @@ def _human(p: dict) -> str:
     lines.append(f"  curvature κ           median {_fmt(cu['median'])}, max {_fmt(cu['max'])} ({cu['units']})")
     g = p.get("gate_transition")
     if g:
-        lines.append(f"  gate transitions      |h| < 1 spans {g['width_min']:.3g}–{g['width_max']:.3g}° (median {g['width_median']:.3g}°), "
+        lines.append(f"  gate transitions      {'|g| < 1 (gate pre-activation)' if 'gated' in p['labels'] else '|h| < 1'} spans {g['width_min']:.3g}–{g['width_max']:.3g}° (median {g['width_median']:.3g}°), "
                      f"{_fmt(g['ratio_width_to_spacing'])}× the median flip spacing; "
-                     + ("(gate pre-activation g) " if "gated" in p["labels"] else "")
                      + ("some look like kinks at this sampling" if g["kink_like"] else "none looks like a kink at this sampling"))
     if "residual_stream" in p:
         rs = p["residual_stream"]

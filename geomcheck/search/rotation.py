@@ -391,6 +391,10 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
     }
     if gated:
         out["labels"]["gated"] = GATED_PATTERN_NOTE
+        if block.norm.eps != 0:
+            out["labels"]["eps"] = out["labels"]["eps"].replace(
+                "exact for one region at any ε", "exact for an affine map of z at any ε (a gated block is none; "
+                "quadratic_fit_residual is exact for one ReLU gate region at any ε, since z stays in span(û, ê))")
         out["labels"]["regions"] = ("gate patterns of a gated block (the output is not affine in z on any of them); map_changes counts flips "
                                     "whose neuron has a live output term")
     if keep_samples:
@@ -480,6 +484,7 @@ def summarize_rotations(measures: list[dict]) -> dict:
         "flips": _range([m["flips"] for m in measures]),
         "flip_spacing": _range([(m.get("flip_spacing") or {}).get("median") for m in measures]),
         "affine_fit_residual": _range([m["affine_fit_residual"] for m in measures]),
+        "quadratic_fit_residual": _range([m.get("quadratic_fit_residual") for m in measures]),
         "tangent_error_1%": _range([m["tangent_error_angles"]["1%"] for m in measures]),
         "tangent_error_10%": _range([m["tangent_error_angles"]["10%"] for m in measures]),
         "linearization_error_10%": _range([m["linearization_error_angles"]["10%"] for m in measures]),
@@ -513,6 +518,16 @@ def answer_paragraph(summary: dict, activation: str) -> str:
             parts.append(f"With {activation} each gate turns over a band {t['median']:.0f}× wider than the spacing of "
                          f"the flips, so {'no flip looks like a kink' if smooth else 'some flips look like kinks'}: "
                          "the boundaries blur into one smooth curve.")
+    q = summary.get("quadratic_fit_residual")
+    if q:  # gated: one gate region is already quadratic in z, so the single-region model is the quadratic fit
+        parts.append(f"This is a gated block, never affine in z: the best affine fit leaves {pct(r['min'])}–"
+                     f"{pct(r['max'])} of the output's variation, the best fit quadratic in (cos θ, sin θ) — exact "
+                     f"for one ReLU gate region — leaves {100 * q['min']:.2g}–{100 * q['max']:.2g} % (median "
+                     f"{100 * q['median']:.2g} %): " + (
+                         "the gate flips barely show; the output is close to what one gate region would give."
+                         if q["max"] < 0.01 else
+                         "the gate nonlinearity is spread over the rotation, beyond what one gate region gives."))
+        return " ".join(p for p in parts if p)
     spread = "close to" if r["max"] < 0.05 else "far from"
     parts.append(f"The best single-region fit leaves {pct(r['min'])}–{pct(r['max'])} of the output's variation "
                  f"(median {pct(r['median'])}), so along these rotations the block is {spread} one affine map: "
