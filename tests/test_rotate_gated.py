@@ -40,8 +40,8 @@ def gated(gate, b_gate, up, b_up, down, b_down, act="relu", norm="rmsnorm", eps=
 def random_gated(seed, act, norm="layernorm", eps=F(0)):
     rng = np.random.default_rng(seed)
     d, n = 5, 7
-    r = lambda *s: [[F(int(v)) / 8 for v in row] for row in rng.integers(-16, 17, size=s)]  # noqa: E731
-    v = lambda k: [F(int(x)) / 8 for x in rng.integers(-8, 9, size=k)]  # noqa: E731
+    r = lambda *s: [[F(int(v)) / 8 for v in row] for row in rng.integers(-16, 17, size=s)]
+    v = lambda k: [F(int(x)) / 8 for x in rng.integers(-8, 9, size=k)]
     extra = {"gamma": tuple(F(int(x)) / 4 for x in rng.integers(2, 8, size=d)), "beta": tuple(v(d))} \
         if norm == "layernorm" else {}
     return gated(r(n, d), v(n), r(n, d), v(n), r(3, n), v(3), act=act, norm=norm, eps=eps, **extra), rng
@@ -63,9 +63,9 @@ def test_gated_samples_match_forward_and_finite_differences(act, norm, eps):
     lam = np.array([frame.lambda_of(t) for t in inner])
     np.testing.assert_allclose(s.f[1:-1], forward(block, xf + lam[:, None] * vf), rtol=1e-9, atol=1e-9)
     h = 1e-5
-    grid = np.concatenate([inner - 2 * h, inner - h, inner, inner + h, inner + 2 * h])
+    grid = np.concatenate([inner - h, inner, inner + h])
 
-    fm2, fm1, f0, fp1, fp2 = np.split(np.array([sample_rotation_at(block, frame, t) for t in grid]), 5)
+    fm1, f0, fp1 = np.split(np.array([sample_rotation_at(block, frame, t) for t in grid]), 3)
     if act == "relu":  # drop points within 2h of a gate zero (kinks)
         g = np.abs(s.h[1:-1]).min(axis=1)
         keep = g > 1e-3
@@ -89,8 +89,8 @@ def test_gated_samples_match_forward_and_finite_differences(act, norm, eps):
 
 def sample_rotation_at(block, frame, theta):
     """f at one angle θ: the gate and up values at z(θ) through activation_fn (floats.py), not the derivative code."""
-    from geomcheck.search.rotation import _frame_vectors, _radius, up_along
     from geomcheck.search.floats import activation_fn, float_arrays
+    from geomcheck.search.rotation import _frame_vectors, _radius, up_along
 
     a = float_arrays(block)
     u_hat, e_hat = _frame_vectors(frame)
@@ -129,7 +129,8 @@ def test_one_relu_gate_region_is_quadratic_not_affine():
     # (gate 0 stays on: 5 − ρ > 0 with ρ < √2; gate 1 off)
     b_eps = gated([[1, 0], [0, 1]], [5, -5], [[0, 1], [1, 1]], [1, 3], [[2, 7], [-1, 4]], [1, -1], eps=F(1, 10))
     m_eps = rotation_measures(b_eps, spec)
-    assert m_eps["flips"] == 0 and m_eps["quadratic_fit_residual"] < 1e-12 < 1e-3 < m_eps["affine_fit_residual"]
+    assert m_eps["flips"] == 0 and m_eps["quadratic_fit_residual"] < 1e-12
+    assert m_eps["affine_fit_residual"] > 1e-3
 
 
 def test_one_relu_gate_kink_with_hand_derived_jump():
@@ -222,3 +223,22 @@ def test_summary_and_answer_for_gated_blocks_use_the_quadratic_fit():
     text = answer_paragraph(summary, "silu")
     assert "gated block, never affine" in text and f"{100 * max(qs):.2g} %" in text
     assert "best single-region fit" not in text
+
+
+@needs_smollm2
+@pytest.mark.models
+def test_smollm2_rotate_between_token_activations_the_issue_command(capsys):
+    """Issue 13's done-when command on SmolLM2 (two token activations through transformers): the gate
+    flips are checker-accepted, hundreds of them, none kink-like; the output is far closer to one
+    quadratic in (cos θ, sin θ) than to any affine map of z."""
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    pytest.importorskip("accelerate")
+    assert main(["rotate", "smollm2:12", "--base", "token:The capital of France is@4",
+                 "--toward", "token:Paris is big.@2", "--json", "--samples", "801"]) == 0
+    p = json.loads(capsys.readouterr().out)
+    assert p["verdict"]["checked"] and p["verdict"]["status"] == "refuted"
+    assert p["flips"] == len(p["crossings"]) > 100 and p["kinks"] is None
+    assert not p["gate_transition"]["kink_like"]
+    assert 0 < p["quadratic_fit_residual"] < p["affine_fit_residual"]
+    assert all(0 <= c["angle"] <= p["angle_total"] for c in p["crossings"])

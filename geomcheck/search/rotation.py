@@ -13,6 +13,13 @@ in the triangle 0, u₀, u), so ``ρ = √d·r/√(r² + dε)`` and its derivati
 form at every sample (no finite differences). For ReLU, φ″ = 0 away from the kinks: the kinks'
 contribution is reported exactly, not sampled.
 
+Gated blocks (:mod:`geomcheck.model.gated`): ``f = W_down·(a(g) ⊙ u) + b_down`` with the gate
+``g = W̃_gate·z + b'_gate`` (the folded first layer above) and ``u = (W_up ⊙ γ)·z + W_up·β + b_up`` both
+affine in z(θ); ``f′``/``f″`` by the product rule (:func:`sample_rotation`). A gated block is never
+affine in z (bilinear on one ReLU gate region), so ``quadratic_fit_residual`` (the fit with ζ₁², ζ₂²,
+ζ₁ζ₂ added, exact for one ReLU gate region) is reported beside ``affine_fit_residual``; ReLU gates get
+``kinks`` at the exact flip angles with the rank-one jump ``±W_down[:, i]·u_i(z*)·g̃_iᵀ`` (float64).
+
 Measures (keys are a contract, README "geomcheck rotate"):
 
 * ``affine_fit_residual`` — least-squares fit of f by ``c₀ + c₁·ζ₁ + c₂·ζ₂`` where ``ζ = (z·û, z·ê)/√d``
@@ -444,13 +451,15 @@ def _gated_kink_json(block, frame: ArcFrame, analysis, k: int, sampled: Rotation
     u = u[0]
     signed = [(1.0 if after[i] == "+" else -1.0, i, float(arrays.folded_w[i] @ z1))
               for i in crossing.neurons if (before[i] == "+") != (after[i] == "+")]
-    if len(signed) == 1:
-        s, i, _ = signed[0]
+    if not signed:  # pragma: no cover - a map-changing crossing flips some live neuron
+        op = 0.0
+    elif len(signed) == 1:
+        i = signed[0][1]
         op = float(np.linalg.norm(arrays.w_out[:, i]) * abs(u[i]) * np.linalg.norm(arrays.folded_w[i]))
     else:
         G = np.array([s * u[i] * arrays.folded_w[i] for s, i, _ in signed])
         op = float(np.linalg.norm(arrays.w_out[:, [i for _, i, _ in signed]] @ G, 2))
-    jump = sum(s * arrays.w_out[:, i] * u[i] * slope for s, i, slope in signed)
+    jump = sum((s * arrays.w_out[:, i] * u[i] * slope for s, i, slope in signed), np.zeros(block.d_out))
     return {"angle": math.degrees(theta), "lambda": crossing.at.to_decimal(17), "exact": crossing.at.exact_form(),
             "neurons": list(crossing.neurons), "turned_on": [i for s, i, _ in signed if s > 0],
             "jacobian_jump": op,
