@@ -6,7 +6,10 @@ statement the verdict speaks about is "the path is region-constant (no gate
 flip)". The output measures (affine-fit residual, tangent error, speed,
 curvature, gate transition widths) are sampled in float64 and are always
 *estimate*; for ReLU blocks the kinks' Jacobian jumps are exact
-(:mod:`geomcheck.geometry.rotation`).
+(:mod:`geomcheck.geometry.rotation`). Gated blocks (SwiGLU/GeGLU/ReGLU): the flips
+are the gate's (exact, checker-backed), the output is never affine in z (bilinear
+on one ReLU gate region), so ``quadratic_fit_residual`` is added beside
+``affine_fit_residual``; ReLU-gate kinks carry float64 jump sizes at the exact angles.
 """
 
 from __future__ import annotations
@@ -50,11 +53,8 @@ def rotate(block, spec, *, samples: int = 2001, check: bool = True, keep_samples
     filtered engine's, labelled *estimate*.
     """
     from geomcheck.geometry.rotation import arc_frame
-    from geomcheck.model.gated import refuse_gated
     from geomcheck.search.rotation import rotation_measures
 
-    refuse_gated(block, "rotate", "the rotation measures fit the output with affine maps of z and use ReLU "
-                 "kink jumps; neither is defined for a bilinear gated output yet (use ray/path/arc for its gate pattern)")
     arc_frame(block, spec)  # one-line refusal before any work when there is no rotation
     if check:
         from geomcheck.api.paths import analyse

@@ -66,8 +66,10 @@ def _human(p: dict) -> str:
     lines = [
         f"model        {p['model']}  (norm {p['norm']['kind']}, eps = {number(p['norm']['eps'])}, activation {p['activation']})",
         f"rotation     {p['kind']}: θ from 0 to {p['angle_total']:.6g}° (z(X) → {'z(D)' if p['kind'] == 'superposition' else 'z(Y)'})",
-        f"flips        {p['flips']} gate flip(s) ({p['map_changes']} change the "
-        f"{'affine map' if p['activation'] == 'relu' else 'ReLU-surrogate map'}), exact",
+        f"flips        {p['flips']} gate flip(s) ({p['map_changes']} "
+        + ("flip a neuron with a live output term; gated block: pattern = gate signs" if "gated" in p["labels"] else
+           f"change the {'affine map' if p['activation'] == 'relu' else 'ReLU-surrogate map'}")
+        + "), exact",
         f"verdict      {v['status']} — statement: {v['statement']}"
         + (f"; checker: {short_patterns(v['checker'])}" if v["checker"] else ""),
     ]
@@ -77,16 +79,24 @@ def _human(p: dict) -> str:
     lines.append("")
     lines.append(f"estimate (sampled: {p['sampling']['samples']} points, every {p['sampling']['step_degrees']:.3g}°, closed-form derivatives)")
     r = p["affine_fit_residual"]
-    lines.append(f"  affine-fit residual   {_fmt(None if r is None else 100 * r, '%')}  (0 % = one affine region along the arc)")
+    if "quadratic_fit_residual" in p:
+        qr = p["quadratic_fit_residual"]
+        lines.append(f"  affine-fit residual   {_fmt(None if r is None else 100 * r, '%')}  (gated: never affine in z, > 0 "
+                     "even without a flip)")
+        lines.append(f"  quadratic-fit resid.  {_fmt(None if qr is None else 100 * qr, '%')}  (+ cos², sin², cos·sin: "
+                     "0 % = one ReLU gate region)")
+    else:
+        lines.append(f"  affine-fit residual   {_fmt(None if r is None else 100 * r, '%')}  (0 % = one affine region along the arc)")
     t, li = p["tangent_error_angles"], p["linearization_error_angles"]
     lines.append(f"  tangent line off by   1 % at {_fmt(t['1%'], '°')}, 10 % at {_fmt(t['10%'], '°')}")
-    lines.append(f"  linearization in z    1 % at {_fmt(li['1%'], '°')}, 10 % at {_fmt(li['10%'], '°')}  (one region: never)")
+    lines.append(f"  linearization in z    1 % at {_fmt(li['1%'], '°')}, 10 % at {_fmt(li['10%'], '°')}  "
+                 + ("(gated: reached even in one region)" if "gated" in p["labels"] else "(one region: never)"))
     sp, cu = p["speed"], p["curvature"]
     lines.append(f"  speed ‖f′(θ)‖         median {_fmt(sp['median'])}, max {_fmt(sp['max'])}, min {_fmt(sp['min'])} ({sp['units']})")
     lines.append(f"  curvature κ           median {_fmt(cu['median'])}, max {_fmt(cu['max'])} ({cu['units']})")
     g = p.get("gate_transition")
     if g:
-        lines.append(f"  gate transitions      |h| < 1 spans {g['width_min']:.3g}–{g['width_max']:.3g}° (median {g['width_median']:.3g}°), "
+        lines.append(f"  gate transitions      {'|g| < 1 (gate pre-activation)' if 'gated' in p['labels'] else '|h| < 1'} spans {g['width_min']:.3g}–{g['width_max']:.3g}° (median {g['width_median']:.3g}°), "
                      f"{_fmt(g['ratio_width_to_spacing'])}× the median flip spacing; "
                      + ("some look like kinks at this sampling" if g["kink_like"] else "none looks like a kink at this sampling"))
     if "residual_stream" in p:
@@ -100,7 +110,9 @@ def _human(p: dict) -> str:
     if p.get("kinks") is not None:
         lines.append("")
         ks = p["kinks"]
-        lines.append(f"exact (ReLU): {len(ks)} kink(s); jump of ∂f/∂z (operator norm), and of f′(θ) along the arc")
+        lines.append(f"exact angles (ReLU gate): {len(ks)} kink(s); jump of ∂f/∂z (operator norm, float64 at the exact "
+                     "flip point), and of f′(θ) along the arc" if "gated" in p["labels"] else
+                     f"exact (ReLU): {len(ks)} kink(s); jump of ∂f/∂z (operator norm), and of f′(θ) along the arc")
         if ks:
             lines.append(f"  {'#':>3}  {'angle °':<12} {'lambda':<22} {'‖ΔJ‖ (z)':<12} {'‖Δf′‖ (θ)':<11} neurons")
             for k, kk in enumerate(ks[:40], 1):

@@ -60,11 +60,16 @@ def plot_rotation(block, payload: dict, samples, frame, filename: str) -> None:
         ax.plot(deg, (f - mean) @ vt[k], lw=1.4, label=f"output, principal direction {k + 1}")
         ax.plot(deg, (fit - mean) @ vt[k], lw=1.0, ls="--", color="0.3")
     r = payload["affine_fit_residual"]
-    ax.plot([], [], ls="--", color="0.3", label="best single-region fit c₀ + c₁cos θ + c₂sin θ")
+    gated = "gated" in payload.get("labels", {})
+    ax.plot([], [], ls="--", color="0.3", label="best affine fit in z, c₀ + c₁cos θ + c₂sin θ (gated block: never exact, "
+            "one gate region is quadratic)" if gated else "best single-region fit c₀ + c₁cos θ + c₂sin θ")
     ax.set_ylabel("f(θ) − mean")
     ax.legend(fontsize=7, loc="best")
     ax.set_title(f"{block.name or 'model'}: block output while z rotates {payload['angle_total']:.4g}° "
-                 f"({payload['flips']} flips; affine-fit residual {100 * r:.3g} %)" if r is not None else
+                 f"({payload['flips']} {'gate ' if gated else ''}flips; affine-fit residual {100 * r:.3g} %"
+                 + (f", quadratic {100 * payload['quadratic_fit_residual']:.3g} %"
+                    if gated and payload.get("quadratic_fit_residual") is not None else "") + ")"
+                 if r is not None else
                  f"{block.name or 'model'}: block output (constant)")
     ax = axes[1]
     change = np.linalg.norm(f - f[0], axis=1)

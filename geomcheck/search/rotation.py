@@ -13,6 +13,13 @@ in the triangle 0, u₀, u), so ``ρ = √d·r/√(r² + dε)`` and its derivati
 form at every sample (no finite differences). For ReLU, φ″ = 0 away from the kinks: the kinks'
 contribution is reported exactly, not sampled.
 
+Gated blocks (:mod:`geomcheck.model.gated`): ``f = W_down·(a(g) ⊙ u) + b_down`` with the gate
+``g = W̃_gate·z + b'_gate`` (the folded first layer above) and ``u = (W_up ⊙ γ)·z + W_up·β + b_up`` both
+affine in z(θ); ``f′``/``f″`` by the product rule (:func:`sample_rotation`). A gated block is never
+affine in z (bilinear on one ReLU gate region), so ``quadratic_fit_residual`` (the fit with ζ₁², ζ₂²,
+ζ₁ζ₂ added, exact for one ReLU gate region) is reported beside ``affine_fit_residual``; ReLU gates get
+``kinks`` at the exact flip angles with the rank-one jump ``±W_down[:, i]·u_i(z*)·g̃_iᵀ`` (float64).
+
 Measures (keys are a contract, README "geomcheck rotate"):
 
 * ``affine_fit_residual`` — least-squares fit of f by ``c₀ + c₁·ζ₁ + c₂·ζ₂`` where ``ζ = (z·û, z·ê)/√d``
@@ -38,6 +45,7 @@ import numpy as np
 
 from geomcheck.geometry.rotation import ArcFrame, angle_label, arc_frame, kinks, segment_maps
 from geomcheck.model.block import MLPBlock
+from geomcheck.model.gated import GATED_PATTERN_NOTE, is_gated
 from geomcheck.search.floats import float_arrays
 
 __all__ = ["RotationSamples", "sample_rotation", "rotation_measures", "summarize_rotations", "answer_paragraph",
@@ -88,6 +96,7 @@ class RotationSamples:
     d2f: np.ndarray
     frame_u: np.ndarray    # û
     frame_e: np.ndarray    # ê
+    up: np.ndarray | None = None   # gated blocks: the up values u = W_up·N(x) + b_up
 
 
 def _frame_vectors(frame: ArcFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -142,11 +151,40 @@ def sample_rotation(block: MLPBlock, frame: ArcFrame, samples: int = DEFAULT_SAM
     h2 = z2 @ W.T
     phi, dphi, d2phi = activation_derivatives(block.activation.name, h)
     Wo = arrays.w_out
-    f = phi @ Wo.T + arrays.b_out
-    df = (dphi * h1) @ Wo.T
-    d2f = (d2phi * h1 * h1 + dphi * h2) @ Wo.T
+    if is_gated(block):
+        # out = W_down·(a(g) ⊙ u) + b_down with g = h and u = U·(γ⊙z + β) + b_up both affine in z(θ):
+        # (a(g)⊙u)′ = a′(g)g′⊙u + a(g)⊙u′, (a(g)⊙u)″ = a″(g)g′²⊙u + 2a′(g)g′⊙u′ + a′(g)g″⊙u + a(g)⊙u″
+        u, u1, u2 = up_along(block, z, z1, z2)
+        f = (phi * u) @ Wo.T + arrays.b_out
+        df = (dphi * h1 * u + phi * u1) @ Wo.T
+        d2f = (d2phi * h1 * h1 * u + 2.0 * dphi * h1 * u1 + dphi * h2 * u + phi * u2) @ Wo.T
+    else:
+        u = None
+        f = phi @ Wo.T + arrays.b_out
+        df = (dphi * h1) @ Wo.T
+        d2f = (d2phi * h1 * h1 + dphi * h2) @ Wo.T
     zeta = np.stack([z @ u_hat, z @ e_hat], axis=1) / math.sqrt(frame.d)
-    return RotationSamples(theta, zeta, z, h, f, df, d2f, u_hat, e_hat)
+    return RotationSamples(theta, zeta, z, h, f, df, d2f, u_hat, e_hat, u)
+
+
+def _up_arrays(block) -> tuple[np.ndarray, np.ndarray]:
+    """A gated block's ``(U ⊙ γ, U·β + b_up)`` in float64 (the up projection on the normalized point z)."""
+    def build():
+        from geomcheck.model.lazy import DyadicRows
+
+        arrays = float_arrays(block)
+        U = np.asarray(block.w_up.source if isinstance(block.w_up, DyadicRows)
+                       else [[float(v) for v in row] for row in block.w_up], dtype=np.float64)
+        b_up = np.array([float(v) for v in block.b_up], dtype=np.float64)
+        return U * arrays.gamma, U @ arrays.beta + b_up
+    return block.data.cached("rotation.up_float", build)
+
+
+def up_along(block, z: np.ndarray, *tangents: np.ndarray) -> tuple[np.ndarray, ...]:
+    """A gated block's up values ``u = (U⊙γ)·z + U·β + b_up`` at the rows of z, and the linear part at each
+    of ``tangents`` (z′, z″, …). z lies in 1⊥ for LayerNorm, so ``(γ⊙z)·u_i = z·P(u_i⊙γ)`` (no fold needed)."""
+    Ug, bu = _up_arrays(block)
+    return (z @ Ug.T + bu,) + tuple(t @ Ug.T for t in tangents)
 
 
 def affine_fit_residual(zeta: np.ndarray, f: np.ndarray) -> float | None:
@@ -160,6 +198,13 @@ def affine_fit_residual(zeta: np.ndarray, f: np.ndarray) -> float | None:
     if var <= len(f) * (1e-13 * (1.0 + float(np.abs(f).max()))) ** 2:
         return None
     return math.sqrt(float(np.sum(r * r)) / var)
+
+
+def quadratic_fit_residual(zeta: np.ndarray, f: np.ndarray) -> float | None:
+    """As :func:`affine_fit_residual` with the quadratic terms ζ₁², ζ₂², ζ₁ζ₂ added: exact (0 up to rounding)
+    for an output quadratic in z, e.g. a ReLU-gated block on one gate region (bilinear in z)."""
+    quad = np.column_stack([zeta[:, 0] ** 2, zeta[:, 1] ** 2, zeta[:, 0] * zeta[:, 1]])
+    return affine_fit_residual(np.column_stack([zeta, quad]), f)
 
 
 def _first_reaching(theta: np.ndarray, err: np.ndarray, level: float) -> float | None:
@@ -239,6 +284,7 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
 
         analysis = analyse_path_fast(block, spec)
     sampled = sample_rotation(block, frame, samples)
+    gated = is_gated(block)
     theta = sampled.theta
     total = frame.total
     crossings = []
@@ -263,11 +309,22 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
     else:
         out["flip_spacing"] = None
     out["affine_fit_residual"] = affine_fit_residual(sampled.zeta, sampled.f)
+    if gated:
+        out["quadratic_fit_residual"] = quadratic_fit_residual(sampled.zeta, sampled.f)
+        out["affine_fit_note"] = (
+            "gated block: never affine in z — on one gate region with a ReLU gate the output is bilinear, i.e. "
+            "quadratic in ζ = (cos θ, sin θ) (at ε = 0), so affine_fit_residual is > 0 even without a gate flip; "
+            "quadratic_fit_residual fits c₀ + c₁ζ₁ + c₂ζ₂ + c₃ζ₁² + c₄ζ₂² + c₅ζ₁ζ₂, exact (0) for one ReLU gate region")
     tangent = sampled.f[0] + theta[:, None] * sampled.df[0]
     rel_t = _relative_errors(sampled, tangent)
     arrays = float_arrays(block)
-    _, dphi0, _ = activation_derivatives(block.activation.name, sampled.h[:1])
-    lin = sampled.f[0] + ((sampled.z - sampled.z[0]) @ arrays.folded_w.T * dphi0) @ arrays.w_out.T
+    phi0, dphi0, _ = activation_derivatives(block.activation.name, sampled.h[:1])
+    dz = sampled.z - sampled.z[0]
+    if gated:  # J(z₀)·Δz = W_down·(a′(g₀)⊙u₀⊙(W̃Δz) + a(g₀)⊙(U⊙γ)Δz)
+        du = up_along(block, sampled.z[:1], dz)[1]
+        lin = sampled.f[0] + ((dz @ arrays.folded_w.T) * dphi0 * sampled.up[:1] + phi0 * du) @ arrays.w_out.T
+    else:
+        lin = sampled.f[0] + (dz @ arrays.folded_w.T * dphi0) @ arrays.w_out.T
     rel_l = _relative_errors(sampled, lin)
     out["tangent_error_angles"] = {"1%": _first_reaching(theta, rel_t, 0.01), "10%": _first_reaching(theta, rel_t, 0.10)}
     out["linearization_error_angles"] = {"1%": _first_reaching(theta, rel_l, 0.01),
@@ -288,7 +345,16 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
     if residual_stream:
         out["residual_stream"] = residual_stream_measures(spec, frame, sampled)
     exact_parts = ["flips", "crossings.lambda", "crossings.exact", "crossings.neurons", "map_changes"]
-    if block.activation.piecewise_linear:
+    if gated and block.activation.name == "relu":
+        out["kinks"] = [_gated_kink_json(block, frame, analysis, k, sampled)
+                        for k, c in enumerate(analysis.crossings) if c.map_changes]
+        exact_parts += ["kinks.lambda", "kinks.neurons", "kinks.turned_on"]
+        out["kink_note"] = ("ReLU-gated block: at a gate flip of neuron i the jump of ∂f/∂z is "
+                            "±W_down[:, i]·u_i(z*)·g̃_iᵀ (rank one, operator norm ‖W_down[:, i]‖·|u_i(z*)|·‖g̃_i‖, "
+                            "summed over neurons flipping together); the angle and λ are exact, the jump is float64 "
+                            "at the exact flip point (u_i(z*) involves a square root); derivative_jump = ‖Δf′(θ)‖ "
+                            "per radian along this arc (float)")
+    elif block.activation.piecewise_linear:
         ks = kinks(block, frame, analysis)
         out["kinks"] = [_kink_json(block, frame, k, sampled) for k in ks]
         exact_parts += ["kinks.lambda", "kinks.neurons", "kinks.jacobian_jump (single flip: √ of an exact rational)",
@@ -307,7 +373,9 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
         if len(widths):
             spacing = out["flip_spacing"]["median"] if out["flip_spacing"] else None
             out["gate_transition"] = {
-                "band": "|h_i| < 1 around the flip, on the ε = 0 great circle (closed form), degrees",
+                "band": ("|g_i| < 1 around the flip (g = the GATE pre-activation), on the ε = 0 great circle "
+                         "(closed form), degrees" if gated else
+                         "|h_i| < 1 around the flip, on the ε = 0 great circle (closed form), degrees"),
                 "width_median": float(np.median(widths)), "width_min": float(widths.min()),
                 "width_max": float(widths.max()),
                 "flip_spacing_median": spacing,
@@ -320,13 +388,22 @@ def rotation_measures(block: MLPBlock, spec, analysis=None, samples: int = DEFAU
     out["labels"] = {
         "exact": exact_parts,
         "angles": angle_label,
-        "estimate": ["affine_fit_residual", "tangent_error_angles", "linearization_error_angles", "speed",
+        "estimate": ["affine_fit_residual"] + (["quadratic_fit_residual", "kinks.jacobian_jump"] if gated else []) + [
+                     "tangent_error_angles", "linearization_error_angles", "speed",
                      "curvature", "gate_transition", "kinks.derivative_jump", "output_change",
                      "output_path_length", "residual_stream"],
         "eps": ("ε = 0: z is on the sphere, z = √d(cos θ·û + sin θ·ê)" if block.norm.eps == 0 else
                 f"ε = {block.norm.eps} > 0: z = ρ(θ)(cos θ·û + sin θ·ê) with ρ < √d; the fit uses ζ = (z·û, z·ê)/√d, "
                 "exact for one region at any ε; gate transition widths use the ε = 0 circle"),
     }
+    if gated:
+        out["labels"]["gated"] = GATED_PATTERN_NOTE
+        if block.norm.eps != 0:
+            out["labels"]["eps"] = out["labels"]["eps"].replace(
+                "exact for one region at any ε", "exact for an affine map of z at any ε (a gated block is none; "
+                "quadratic_fit_residual is exact for one ReLU gate region at any ε, since z stays in span(û, ê))")
+        out["labels"]["regions"] = ("gate patterns of a gated block (the output is not affine in z on any of them); map_changes counts flips "
+                                    "whose neuron has a live output term")
     if keep_samples:
         out["_samples"] = sampled
         out["_frame"] = frame
@@ -359,6 +436,38 @@ def _kink_json(block: MLPBlock, frame: ArcFrame, k, sampled: RotationSamples) ->
             "derivative_jump": float(np.linalg.norm(jump))}
 
 
+def _gated_kink_json(block, frame: ArcFrame, analysis, k: int, sampled: RotationSamples) -> dict:
+    """A ReLU gate flip as a kink: ΔJ = Σ ±W_down[:, i]·u_i(z*)·g̃_iᵀ at the flip point z* (float64); the
+    sign is + for a gate that turns on (exact, from the segments' patterns)."""
+    arrays = float_arrays(block)
+    crossing = analysis.crossings[k]
+    before, after = analysis.segments[k].pattern, analysis.segments[k + 1].pattern
+    theta = frame.angle(crossing.at)
+    rho, rho1, _ = _radius(frame, np.array([theta]))
+    e = math.cos(theta) * sampled.frame_u + math.sin(theta) * sampled.frame_e
+    e1 = -math.sin(theta) * sampled.frame_u + math.cos(theta) * sampled.frame_e
+    z, z1 = rho[0] * e, rho1[0] * e + rho[0] * e1
+    (u,) = up_along(block, z[None, :])
+    u = u[0]
+    signed = [(1.0 if after[i] == "+" else -1.0, i, float(arrays.folded_w[i] @ z1))
+              for i in crossing.neurons if (before[i] == "+") != (after[i] == "+")]
+    if not signed:  # pragma: no cover - a map-changing crossing flips some live neuron
+        op = 0.0
+    elif len(signed) == 1:
+        i = signed[0][1]
+        op = float(np.linalg.norm(arrays.w_out[:, i]) * abs(u[i]) * np.linalg.norm(arrays.folded_w[i]))
+    else:
+        G = np.array([s * u[i] * arrays.folded_w[i] for s, i, _ in signed])
+        op = float(np.linalg.norm(arrays.w_out[:, [i for _, i, _ in signed]] @ G, 2))
+    jump = sum((s * arrays.w_out[:, i] * u[i] * slope for s, i, slope in signed), np.zeros(block.d_out))
+    return {"angle": math.degrees(theta), "lambda": crossing.at.to_decimal(17), "exact": crossing.at.exact_form(),
+            "neurons": list(crossing.neurons), "turned_on": [i for s, i, _ in signed if s > 0],
+            "jacobian_jump": op,
+            "jacobian_jump_label": "float64 at the exact flip point: ‖W_down[:, i]‖·|u_i(z*)|·‖g̃_i‖ (rank one)"
+            if len(signed) == 1 else "float64 (several gates flip together)",
+            "derivative_jump": float(np.linalg.norm(jump))}
+
+
 def _segment_json(m, with_vectors: bool) -> dict:
     c0, c1, c2 = m.coefficients_float()
     out = {"from": math.degrees(m.theta_from), "to": math.degrees(m.theta_to),
@@ -384,6 +493,7 @@ def summarize_rotations(measures: list[dict]) -> dict:
         "flips": _range([m["flips"] for m in measures]),
         "flip_spacing": _range([(m.get("flip_spacing") or {}).get("median") for m in measures]),
         "affine_fit_residual": _range([m["affine_fit_residual"] for m in measures]),
+        "quadratic_fit_residual": _range([m.get("quadratic_fit_residual") for m in measures]),
         "tangent_error_1%": _range([m["tangent_error_angles"]["1%"] for m in measures]),
         "tangent_error_10%": _range([m["tangent_error_angles"]["10%"] for m in measures]),
         "linearization_error_10%": _range([m["linearization_error_angles"]["10%"] for m in measures]),
@@ -417,6 +527,16 @@ def answer_paragraph(summary: dict, activation: str) -> str:
             parts.append(f"With {activation} each gate turns over a band {t['median']:.0f}× wider than the spacing of "
                          f"the flips, so {'no flip looks like a kink' if smooth else 'some flips look like kinks'}: "
                          "the boundaries blur into one smooth curve.")
+    q = summary.get("quadratic_fit_residual")
+    if q:  # gated: one gate region is already quadratic in z, so the single-region model is the quadratic fit
+        parts.append(f"This is a gated block, never affine in z: the best affine fit leaves {pct(r['min'])}–"
+                     f"{pct(r['max'])} of the output's variation, the best fit quadratic in (cos θ, sin θ) — exact "
+                     f"for one ReLU gate region — leaves {100 * q['min']:.2g}–{100 * q['max']:.2g} % (median "
+                     f"{100 * q['median']:.2g} %): " + (
+                         "the gate flips barely show; the output is close to what one gate region would give."
+                         if q["max"] < 0.01 else
+                         "the gate nonlinearity is spread over the rotation, beyond what one gate region gives."))
+        return " ".join(p for p in parts if p)
     spread = "close to" if r["max"] < 0.05 else "far from"
     parts.append(f"The best single-region fit leaves {pct(r['min'])}–{pct(r['max'])} of the output's variation "
                  f"(median {pct(r['median'])}), so along these rotations the block is {spread} one affine map: "
