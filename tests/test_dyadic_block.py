@@ -16,7 +16,7 @@ import pytest
 
 from geomcheck.geometry.paths import PathSpec, PathThroughUndefined, analyse_path
 from geomcheck.model import MLPBlock, get_activation, make_normalization
-from geomcheck.search.exactrows import exact_folded_bias, row_form
+from geomcheck.search.exactrows import exact_folded_bias
 from geomcheck.search.filter import filtered_signs_at_input
 from geomcheck.search.paths import analyse_path_fast
 from tests.test_paths_crosscheck import assert_identical

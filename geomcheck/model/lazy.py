@@ -154,7 +154,31 @@ def _vector_integers(values, ) -> tuple[list[int], int] | None:
     return common_denominator(values)
 
 
-class LazyFoldedRows(Sequence):
+class _LazyEntries(Sequence):
+    """A read-only sequence whose entry i is ``self._compute(i)``, computed once on first read;
+    compares equal to any sequence with equal entries."""
+
+    __slots__ = ("_cache",)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return tuple(self[k] for k in range(*i.indices(len(self))))
+        if i < 0:
+            i += len(self)
+        value = self._cache[i]
+        if value is None:
+            value = self._cache[i] = self._compute(i)
+        return value
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, Sequence) and len(other) == len(self):
+            return all(tuple(a) == tuple(b) if isinstance(a, tuple) else a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class LazyFoldedRows(_LazyEntries):
     """The rows ``w̃_i = P·(w_i ⊙ γ)`` of ``W`` (:class:`DyadicRows` or :class:`RationalRows`),
     each computed on first read.
 
@@ -162,7 +186,7 @@ class LazyFoldedRows(Sequence):
     ``w̃_ij = (d·a_ij·G_j − Σ_l a_il·G_l)/(d·M·L)``: integer arithmetic, one Fraction per entry.
     """
 
-    __slots__ = ("matrix", "gamma", "center", "_rows")
+    __slots__ = ("matrix", "gamma", "center")
 
     def __init__(self, matrix, gamma, center: bool):
         self.matrix = matrix
@@ -170,25 +194,15 @@ class LazyFoldedRows(Sequence):
         if gamma is not None and self.gamma is None:
             raise ValueError("gamma: common denominator too large for the lazy fold")
         self.center = center
-        self._rows: list = [None] * len(matrix)
+        self._cache: list = [None] * len(matrix)
 
     def __len__(self) -> int:
         return len(self.matrix)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return tuple(self[k] for k in range(*i.indices(len(self))))
-        if i < 0:
-            i += len(self)
-        row = self._rows[i]
-        if row is None:
-            row = self._rows[i] = self._fold(i)
-        return row
-
     def is_zero(self, i: int) -> bool:
         """``w̃_i = 0`` exactly (centred: ``w_i ⊙ γ`` constant), without building the row's Fractions."""
-        if self._rows[i] is not None:
-            return not any(self._rows[i])
+        if self._cache[i] is not None:
+            return not any(self._cache[i])
         a, _ = self.matrix.integer_row(i)
         if self.gamma is not None:
             a = [x * y for x, y in zip(a, self.gamma[0])]
@@ -197,7 +211,7 @@ class LazyFoldedRows(Sequence):
         first = a[0]
         return all(v == first for v in a)
 
-    def _fold(self, i: int) -> tuple[Fraction, ...]:
+    def _compute(self, i: int) -> tuple[Fraction, ...]:
         a, den = self.matrix.integer_row(i)
         if self.gamma is not None:
             g, lg = self.gamma
@@ -209,18 +223,11 @@ class LazyFoldedRows(Sequence):
         total = sum(a)
         return tuple(Fraction(d * v - total, d * den) for v in a)
 
-    def __eq__(self, other) -> bool:
-        if isinstance(other, Sequence) and len(other) == len(self):
-            return all(tuple(a) == tuple(b) for a, b in zip(self, other))
-        return NotImplemented
 
-    __hash__ = None  # type: ignore[assignment]
-
-
-class LazyFoldedBias(Sequence):
+class LazyFoldedBias(_LazyEntries):
     """``b'_i = b_i + w_i·β`` for ``W`` (:class:`DyadicRows` or :class:`RationalRows`), each entry on first read."""
 
-    __slots__ = ("matrix", "bias", "beta", "_values")
+    __slots__ = ("matrix", "bias", "beta")
 
     def __init__(self, matrix, bias, beta):
         self.matrix = matrix
@@ -228,26 +235,12 @@ class LazyFoldedBias(Sequence):
         self.beta = _vector_integers(beta)
         if self.beta is None:
             raise ValueError("beta: common denominator too large for the lazy fold")
-        self._values: list = [None] * len(matrix)
+        self._cache: list = [None] * len(matrix)
 
     def __len__(self) -> int:
         return len(self.matrix)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return tuple(self[k] for k in range(*i.indices(len(self))))
-        if i < 0:
-            i += len(self)
-        value = self._values[i]
-        if value is None:
-            a, den = self.matrix.integer_row(i)
-            bnum, lb = self.beta
-            value = self._values[i] = self.bias[i] + Fraction(sum(map(int.__mul__, a, bnum)), lb * den)
-        return value
-
-    def __eq__(self, other) -> bool:
-        if isinstance(other, Sequence) and len(other) == len(self):
-            return all(a == b for a, b in zip(self, other))
-        return NotImplemented
-
-    __hash__ = None  # type: ignore[assignment]
+    def _compute(self, i: int) -> Fraction:
+        a, den = self.matrix.integer_row(i)
+        bnum, lb = self.beta
+        return self.bias[i] + Fraction(sum(map(int.__mul__, a, bnum)), lb * den)

@@ -67,7 +67,7 @@ def _sens(s: dict | None) -> str:
 def render_report(payload: dict, figures: list[tuple[str, str, bytes]], *, command: str, version: str) -> str:
     """The HTML text. ``figures``: (name, caption, PNG bytes), embedded as data URIs."""
     layers = payload["layers"]
-    parts = [f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+    parts = ["<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
              f"<title>geomcheck study: {_e(payload['model'])}</title><style>{CSS}</style></head><body>",
              f"<h1>geomcheck study: {_e(payload['model'])}</h1>",
              f"<p class='muted'>{_e(', '.join(_lbl(L) for L in layers))}; seed {payload['seed']}"

@@ -459,7 +459,7 @@ def _sensitivity(value: float | None, moved: list[float | None]) -> dict | None:
 
 
 def _direction_sets(block: MLPBlock, tokens, random_dirs, neuron_ids, sources, sae_rows):
-    n, d = block.n, block.d
+    d = block.d
     w_out_cols = ([tuple(row[k] for row in block.w_out) for k in neuron_ids]
                   if block.d_out == d and "neuron-out" in sources else [])
     directions: list[tuple[str, str, tuple[Fraction, ...]]] = []
