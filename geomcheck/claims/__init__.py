@@ -189,7 +189,7 @@ def run_claim(claim: dict, source: str = "") -> ClaimResult:
     try:
         outcome = fn(claim)
     except MissingDependency as exc:  # a library the claim's model needs is absent: not failed, not proved
-        return ClaimResult(**base, status="skipped", holds=False, verdict="not run", evidence="", detail=f"skipped: {exc}")
+        return ClaimResult(**base, status="skipped", holds=False, verdict="not run", evidence="", detail=str(exc))
     except GeomcheckError as exc:
         return ClaimResult(**base, status="error", holds=False, verdict="not run", evidence="", detail=str(exc))
     except Exception as exc:  # noqa: BLE001 — one broken runner must not hide the other claims' results

@@ -39,7 +39,7 @@ def skip_reason(claim: dict) -> str | None:
         modules, install = REQUIREMENTS[name]
         missing = [m for m in modules if importlib.util.find_spec(m) is None]
         if missing:
-            return f"skipped: needs the {name} model ({', '.join(missing)} not installed): {install}"
+            return f"needs the {name} model ({', '.join(missing)} not installed): {install}"
         if os.environ.get(SKIP_ENV, "") not in ("", "0"):
-            return f"skipped: {SKIP_ENV} is set (claims on trained weights not run)"
+            return f"{SKIP_ENV} is set (claims on trained weights not run)"
     return None
