@@ -6,6 +6,7 @@ import json
 from fractions import Fraction as F
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from geomcheck.cli import main
 from geomcheck.errors import InvalidInput
@@ -137,3 +138,20 @@ def test_exact_slice_pieces_agree_with_count_two_sphere(data):
         assume(False)
     whole = count_two_sphere(sphere_of(block))
     assert out["pieces"] == whole.pieces
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fractions(max_denominator=10**6).map(lambda q: q * 10 ** 8), min_size=6, max_size=6),
+       st.fractions(min_value=0, max_value=10**6, max_denominator=10**9))
+def test_point_boxes_enclose_the_exact_point(coords, mu):
+    """The slice's vertex filter: each float box certainly holds z₀ + q·√μ (checked exactly), so two
+    equal points always reach the exact comparison — even with large, cancelling coordinates."""
+    from fractions import Fraction
+
+    from geomcheck.exact.signs import sign_a_plus_b_sqrt_c
+    from geomcheck.geometry.rotation import _point_box
+
+    z0, q = tuple(coords[:3]), tuple(coords[3:])
+    for (lo, hi), a, b in zip(_point_box(z0, q, Fraction(mu)), z0, q):
+        assert sign_a_plus_b_sqrt_c(a - Fraction(lo), b, Fraction(mu)) >= 0
+        assert sign_a_plus_b_sqrt_c(a - Fraction(hi), b, Fraction(mu)) <= 0

@@ -239,6 +239,32 @@ class SlicePieces:
     components: int
 
 
+def _outward(lo: Fraction, hi: Fraction) -> tuple[float, float]:
+    """Floats ``a ≤ lo`` and ``b ≥ hi``: ``float(Fraction)`` rounds to nearest, so one step outward
+    makes the bound safe; beyond float range the bound is infinite."""
+    try:
+        a = math.nextafter(float(lo), -math.inf)
+    except OverflowError:
+        a = -math.inf
+    try:
+        b = math.nextafter(float(hi), math.inf)
+    except OverflowError:
+        b = math.inf
+    return a, b
+
+
+def _point_box(z0, q, mu: Fraction, bits: int = 64) -> tuple[tuple[float, float], ...]:
+    """A box of floats certainly containing the point ``z₀ + q·√μ`` (rational ``√μ`` bounds by isqrt)."""
+    # root ≤ √(μ·4^bits) < root + 1, since ⌊μ·4^bits⌋ < (root + 1)²
+    root = math.isqrt((mu.numerator << (2 * bits)) // mu.denominator)
+    r_lo, r_hi = Fraction(root, 1 << bits), Fraction(root + 1, 1 << bits)
+    box = []
+    for a, b in zip(z0, q):
+        ends = (a + b * r_lo, a + b * r_hi)
+        box.append(_outward(min(ends), max(ends)))
+    return tuple(box)
+
+
 def count_slice_pieces(normals: Sequence[Sequence[Fraction]], offsets: Sequence[Fraction],
                        gram: Sequence[Fraction], radius2: Fraction) -> SlicePieces:
     """Connected pieces of ``S = {c ∈ ℚ³-coordinates : Σ g_k c_k² = radius2}`` minus the circles ``a_i·c = o_i``.
@@ -248,8 +274,8 @@ def count_slice_pieces(normals: Sequence[Sequence[Fraction]], offsets: Sequence[
     no rational orthonormal basis in general, so Euclidean tools cannot be reused). Only planes that
     cut S are passed in. With ``m_i = G⁻¹a_i`` the plane is ``⟨m_i, c⟩ = o_i``; two planes meet S in
     ``z₀ ± √μ·k``, ``k = a_a × a_b`` (orthogonal to both a's, so ⟨m, k⟩ = 0), ``z₀ ∈ span(m_a, m_b)``,
-    ``μ = (radius2 − ⟨z₀, z₀⟩)/⟨k, k⟩``. Points of ℚ(√μ)³ are compared exactly (floats only pick
-    candidate pairs). Every piece count is then Euler's formula for the graph drawn on S: vertices =
+    ``μ = (radius2 − ⟨z₀, z₀⟩)/⟨k, k⟩``. Points of ℚ(√μ)³ are compared exactly; rigorous float
+    enclosures (:func:`_point_box`) only rule out pairs that certainly differ. Every piece count is then Euler's formula for the graph drawn on S: vertices =
     distinct points, edges = Σ over circles of their distinct vertices (a circle without one adds
     a vertex and a loop), C = connected components of the circles.
     """
@@ -270,7 +296,7 @@ def count_slice_pieces(normals: Sequence[Sequence[Fraction]], offsets: Sequence[
         if key not in planes:
             planes.append(key)
     m = [tuple(v / gk for v, gk in zip(a, g)) for a, _ in planes]
-    points: list[tuple[tuple, tuple, Fraction, tuple[float, ...]]] = []
+    points: list[tuple[tuple, tuple, Fraction, tuple]] = []
     owners: list[set[int]] = []
     instances = []
     for i in range(len(planes)):
@@ -289,22 +315,22 @@ def count_slice_pieces(normals: Sequence[Sequence[Fraction]], offsets: Sequence[
                 continue
             for s in ((1,) if mu == 0 else (1, -1)):
                 q = tuple(s * v for v in k) if mu else (Fraction(0),) * 3
-                r = math.sqrt(float(mu))
-                instances.append((z0, q, mu, tuple(float(a) + float(b) * r for a, b in zip(z0, q)), {i, j}))
-    instances.sort(key=lambda t: t[3][0])
+                instances.append((z0, q, mu, _point_box(z0, q, mu), {i, j}))
+    # sweep by the lower end of the first coordinate's enclosure: a point whose box is disjoint from
+    # another's in some coordinate is a different point; only overlapping boxes are compared exactly
+    instances.sort(key=lambda t: t[3][0][0])
     window: list[int] = []
-    for z0, q, mu, fl, on in instances:
-        scale = 1 + max(abs(v) for v in fl)
-        window = [v for v in window if points[v][3][0] >= fl[0] - 1e-6 * scale * (1 + abs(points[v][3][0]))]
+    for z0, q, mu, box, on in instances:
+        window = [v for v in window if points[v][3][0][1] >= box[0][0]]
         for v in window:
-            pz, pq, pmu, pfl = points[v]
-            if max(abs(a - b) for a, b in zip(fl, pfl)) > 1e-6 * scale:
+            pz, pq, pmu, pbox = points[v]
+            if any(hi < plo or phi < lo for (lo, hi), (plo, phi) in zip(box, pbox)):
                 continue
             if all(sign_three_term(a - c, b, mu, -e, pmu) == 0 for a, b, c, e in zip(z0, q, pz, pq)):
                 owners[v].update(on)
                 break
         else:
-            points.append((z0, q, mu, fl))
+            points.append((z0, q, mu, box))
             owners.append(set(on))
             window.append(len(points) - 1)
     parent = list(range(len(planes)))
