@@ -357,20 +357,9 @@ def count_two_sphere(sphere: Sphere) -> RegionCount:
             vertices.append((pt, set(on)))
             window.append(len(vertices) - 1)
     # Euler: V − E + F = 1 + C on the sphere
-    parent = list(range(len(groups)))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for v_id, (pt, on) in enumerate(vertices):
+    for pt, on in vertices:
         for g_id in on:
             groups[g_id]["vertices"].append(pt)
-        first = min(on)
-        for g_id in on:
-            parent[find(g_id)] = find(first)
     V = len(vertices)
     E = 0
     patterns: dict[str, tuple] = {}
@@ -396,7 +385,7 @@ def count_two_sphere(sphere: Sphere) -> RegionCount:
                 for idx, lam in g["members"]:
                     signs[idx] = side * sign(lam)
                 patterns.setdefault(pattern_string(signs), point)
-    components = len({find(g) for g in range(len(groups))})
+    components = count_components(len(groups), (on for _, on in vertices))
     faces = E - V + 1 + components
     if not groups:
         y = next(b for b in basis)
@@ -407,6 +396,24 @@ def count_two_sphere(sphere: Sphere) -> RegionCount:
                 patterns[pattern_string(signs)] = (tuple(ZERO for _ in y_try), y_try, d / dot(y_try, y_try))
                 break
     return RegionCount(len(patterns), faces, patterns, "2-sphere: Euler's formula on the exact circle arrangement")
+
+
+def count_components(size: int, links) -> int:
+    """Connected components of ``0 … size−1`` when each set in ``links`` joins its members
+    (circles meeting at a vertex are one component of the arrangement); union–find."""
+    parent = list(range(size))
+
+    def find(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for members in links:
+        first = find(min(members))
+        for m in members:
+            parent[find(m)] = first
+    return len({find(x) for x in range(size)})
 
 
 # --------------------------------------------------------------------- the whole space

@@ -44,6 +44,7 @@ from geomcheck.errors import DegenerateInput, InvalidInput
 from geomcheck.exact.backend import dot, matvec
 from geomcheck.exact.quadratic import QuadraticRoot
 from geomcheck.geometry.paths import PathSpec
+from geomcheck.geometry.regions import count_components
 from geomcheck.model.block import MLPBlock
 
 __all__ = ["ArcFrame", "arc_frame", "SegmentMap", "Kink", "segment_maps", "kinks", "angle_label", "SlicePieces",
@@ -333,24 +334,14 @@ def count_slice_pieces(normals: Sequence[Sequence[Fraction]], offsets: Sequence[
             points.append((z0, q, mu, box))
             owners.append(set(on))
             window.append(len(points) - 1)
-    parent = list(range(len(planes)))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
     per_circle = [0] * len(planes)
     for on in owners:
-        first = min(on)
         for c in on:
             per_circle[c] += 1
-            parent[find(c)] = find(first)
     V, E = len(points), sum(per_circle)
     for count in per_circle:
         if count == 0:
             V, E = V + 1, E + 1
-    C = len({find(c) for c in range(len(planes))})
+    C = count_components(len(planes), owners)
     pieces = E - V + 1 + C if planes else 1
     return SlicePieces(pieces, len(planes), V, E, C)
