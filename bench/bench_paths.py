@@ -15,6 +15,14 @@ The block is built the way loaders build real layers, ``MLPBlock.from_float_arra
 ``--eager`` from a Fraction per weight (the first release's way). ``setup_s`` is the
 block plus its float copies; ``cold_over_warm`` is the first path's time after the
 block was built over the same path's best warm time.
+
+``exact`` is the analysis as the filtered engine returns it: crossings, their order and
+neurons, every segment's pattern and every map change decided exactly (by rigorous float
+interval arithmetic when the order certifies, :mod:`geomcheck.search.pathorder`, else by
+exact arithmetic); ``+forms`` adds reading one exact form, which builds every crossing's
+exact root and rational interval and every segment's rational witness (what ``--json`` and
+certificates print). ``order`` says which way the order was decided. Issue 10's target is
+exact ≤ 20× the float-only roots.
 """
 
 from __future__ import annotations
@@ -82,6 +90,12 @@ def sampling(a, x, v, d, eps, lams):
     return int((s[1:] != s[:-1]).sum())
 
 
+def with_exact_forms(analysis):
+    """Read one exact form: builds every crossing's exact root and interval and every witness."""
+    _ = analysis.segments[0].witness
+    return analysis
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--d", type=int, default=768)
@@ -126,14 +140,18 @@ def main() -> None:
         analysis = analyse_path_fast(block, spec)
         cold = time.perf_counter() - t_cold
         t_exact, analysis = best(lambda: analyse_path_fast(block, spec))
+        certified = bool(analysis.segments) and analysis.segments[0]._witness is None  # order certified, forms lazy
+        t_forms, _ = best(lambda: with_exact_forms(analyse_path_fast(block, spec)))
         t_float, roots = best(lambda: float_only(a, x, vv, d, float(eps), 0.0, end), 5)
         hi = end if np.isfinite(end) else 4 * float(analysis.crossings[-1].at) if analysis.crossings else 1.0
         lams = np.linspace(0, hi, args.samples)
         t_sample, changes = best(lambda: sampling(a, x, vv, d, float(eps), lams))
-        rows.append((label, len(analysis.crossings), len(roots), changes, cold, t_exact, t_float, t_sample))
+        rows.append((label, len(analysis.crossings), len(roots), changes, cold, t_exact, t_float, t_sample, t_forms,
+                     certified))
         coef = path_coefficients(block, spec)
         t_filter, _ = best(lambda: (path_coefficients(block, spec), candidate_neurons(block, spec, coef)), 5)
         results[label] = dict(exact_over_float=t_exact / t_float, sampling_over_exact=t_sample / t_exact,
+                              forms_over_float=t_forms / t_float,
                               filter_over_float=t_filter / t_float,
                               exact_ms_per_crossing=(t_exact - t_filter) * 1e3 / max(1, len(analysis.crossings)))
 
@@ -152,14 +170,15 @@ def main() -> None:
           f"build {setup:.2f} s, float copies {float_setup:.2f} s; first path after loading {rows[0][4]*1e3:.0f} ms "
           f"= {rows[0][4] / rows[0][5]:.1f}× a warm one")
     print(f"{'path':<30} {'crossings':>9} {'float roots':>11} {'sampled flips':>13} {'exact cold':>10} "
-          f"{'exact':>9} {'float':>9} {'sampling':>9}")
+          f"{'exact':>9} {'+forms':>9} {'float':>9} {'sampling':>9} {'order':>9}")
     for r in rows:
-        print(f"{r[0]:<30} {r[1]:>9} {r[2]:>11} {r[3]:>13} {r[4]*1e3:>8.1f}ms {r[5]*1e3:>7.1f}ms {r[6]*1e3:>7.2f}ms "
-              f"{r[7]*1e3:>7.1f}ms")
+        print(f"{r[0]:<30} {r[1]:>9} {r[2]:>11} {r[3]:>13} {r[4]*1e3:>8.1f}ms {r[5]*1e3:>7.1f}ms {r[8]*1e3:>7.1f}ms "
+              f"{r[6]*1e3:>7.2f}ms {r[7]*1e3:>7.1f}ms {'certified' if r[9] else 'exact':>9}")
     print(f"batched: {m} paths in {t_batch*1e3:.1f} ms = {m / t_batch:.0f} paths/s; matmul of the same shapes "
           f"{t_mm*1e3:.1f} ms ({flops / t_mm / 1e9:.1f} GFLOP/s); batched/matmul rate = {fraction:.2f}")
     for label, r in results.items():
-        print(f"{label:<30} exact/float {r['exact_over_float']:.1f}×, filter stage/float {r['filter_over_float']:.2f}×, "
+        print(f"{label:<30} exact/float {r['exact_over_float']:.1f}× (with every exact form built "
+              f"{r['forms_over_float']:.1f}×), filter stage/float {r['filter_over_float']:.2f}×, "
               f"sampling/exact {r['sampling_over_exact']:.1f}×, exact work {r['exact_ms_per_crossing']:.3f} ms per crossing")
     first = results[rows[0][0]]
     arc = results[rows[1][0]]
@@ -167,6 +186,8 @@ def main() -> None:
     print(json.dumps({
         "d": d, "n": n, "exact_over_float": round(first["exact_over_float"], 3),
         "sampling_over_exact": round(first["sampling_over_exact"], 3),
+        "forms_over_float": round(first["forms_over_float"], 3), "certified_order": rows[0][9],
+        "arc_forms_over_float": round(arc["forms_over_float"], 3),
         "arc_exact_over_float": round(arc["exact_over_float"], 3),
         "arc_sampling_over_exact": round(arc["sampling_over_exact"], 3),
         "tiny_arc_crossings": rows[2][1], "tiny_arc_exact_over_float": round(tiny["exact_over_float"], 3),

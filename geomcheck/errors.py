@@ -17,6 +17,8 @@ Policy (after SymPy's ``polys/matrices/exceptions.py``):
   object (``ConeSearchFailed``: HiGHS's answer did not round to a certificate);
   ``ProofFailed`` a symbolic derivation step that did not simplify to 0. Neither
   is a verdict: the caller reports an estimate or an error.
+* ``EngineDisagreement`` is two of geomcheck's own engines contradicting each other on
+  the same question (a defect, reported as an error: no answer is given).
 
 Private control-flow exceptions that never leave their module (an argparse
 usage signal, an enumeration budget) are the only exceptions defined elsewhere.
@@ -37,6 +39,7 @@ __all__ = [
     "SearchFailed",
     "ConeSearchFailed",
     "ProofFailed",
+    "EngineDisagreement",
 ]
 
 
@@ -86,3 +89,7 @@ class ConeSearchFailed(SearchFailed):
 
 class ProofFailed(GeomcheckError):
     """A symbolic step that should simplify to 0 did not: nothing is proved."""
+
+
+class EngineDisagreement(GeomcheckError):
+    """Two engines gave different answers to one question: a defect of geomcheck, never an answer."""

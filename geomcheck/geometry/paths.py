@@ -164,22 +164,79 @@ class PathSpec:
         }
 
 
-@dataclass
 class Crossing:
-    """One point of the path where the listed neurons vanish (all at the same exact λ)."""
+    """One point of the path where the listed neurons vanish (all at the same exact λ).
 
-    at: QuadraticRoot
-    neurons: tuple[int, ...]
-    interval: tuple[Fraction, Fraction]  # open, rational, contains no other zero of any neuron
-    map_changes: bool
+    ``at`` is the exact root; ``interval`` is open, rational and holds no other zero of any
+    neuron. Both may be built on first read: the filtered engine can certify a path's order,
+    neurons and patterns in rigorous float arithmetic (:mod:`geomcheck.search.pathorder`)
+    and then builds the exact forms of *all* its crossings and witnesses at once, the first
+    time any of them is read (``resolve``, shared by the path's crossings and segments).
+    Equality, ``repr`` and pickling read the exact forms, so a lazy crossing behaves as an
+    eager one.
+    """
+
+    __slots__ = ("_at", "neurons", "_interval", "map_changes", "_resolve")
+
+    def __init__(self, at: "QuadraticRoot | None", neurons: tuple[int, ...],
+                 interval: "tuple[Fraction, Fraction] | None", map_changes: bool,
+                 resolve: "Callable[[], None] | None" = None):
+        self._at, self.neurons, self._interval, self.map_changes = at, neurons, interval, map_changes
+        self._resolve = resolve  # fills _at and _interval (of every crossing of the path) when they are None
+
+    @property
+    def at(self) -> QuadraticRoot:
+        if self._at is None:
+            self._resolve()
+        return self._at
+
+    @property
+    def interval(self) -> tuple[Fraction, Fraction]:
+        if self._interval is None:
+            self._resolve()
+        return self._interval
+
+    def _fields(self):
+        return (self.at, self.neurons, self.interval, self.map_changes)
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Crossing) and self._fields() == other._fields()
+
+    __hash__ = None  # mutable, like the dataclass it replaces
+
+    def __repr__(self) -> str:
+        return "Crossing(at={!r}, neurons={!r}, interval={!r}, map_changes={!r})".format(*self._fields())
+
+    def __reduce__(self):
+        return (Crossing, self._fields())
 
 
-@dataclass
 class Segment:
-    """A stretch between crossings: a rational witness λ and the exact sign pattern there."""
+    """A stretch between crossings: a rational witness λ and the exact sign pattern there.
 
-    witness: Fraction
-    pattern: str
+    ``witness`` may be built on first read, like :class:`Crossing`'s exact forms."""
+
+    __slots__ = ("_witness", "pattern", "_resolve")
+
+    def __init__(self, witness: "Fraction | None", pattern: str, resolve: "Callable[[], None] | None" = None):
+        self._witness, self.pattern, self._resolve = witness, pattern, resolve
+
+    @property
+    def witness(self) -> Fraction:
+        if self._witness is None:
+            self._resolve()
+        return self._witness
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Segment) and (self.witness, self.pattern) == (other.witness, other.pattern)
+
+    __hash__ = None
+
+    def __repr__(self) -> str:
+        return f"Segment(witness={self.witness!r}, pattern={self.pattern!r})"
+
+    def __reduce__(self):
+        return (Segment, (self.witness, self.pattern))
 
 
 @dataclass(frozen=True)
@@ -618,17 +675,31 @@ def assemble_from_groups(
         changes = _map_changes(block, patterns[k], patterns[k + 1], neurons)
         crossings.append(Crossing(where.root, tuple(sorted(neurons)), (lo, hi), changes))
     analysis = PathAnalysis(block, spec, crossings, segments, coef, dict(lines), endpoint_zeros, notes, requested)
+    add_activation_notes(analysis)
+    return analysis
+
+
+def add_activation_notes(analysis: PathAnalysis) -> None:
+    """The notes every path result of a gated or smooth block carries (both engines, lazy or not)."""
+    block = analysis.block
     if hasattr(block, "gate_flips_live"):  # gated: the pattern wording is the result's note; add the bias-free fact
         analysis.notes.extend(block.path_notes(analysis.is_ray))
     elif not block.activation.piecewise_linear:
         analysis.notes.append(
             f"activation {block.activation.name} is smooth: regions are gate-sign patterns, and map_changes is the "
             "ReLU-gate surrogate (W_out·(D_s − D_t)·[w̃ | b'] ≠ 0), not a change of an affine map")
-    return analysis
+
+
+def one_flip_changes(block: MLPBlock, i: int) -> bool:
+    """:func:`_map_changes` when neuron i alone flips (a gated block asks its own gate test)."""
+    if hasattr(block, "gate_flips_live"):
+        return block.gate_flips_live([i])
+    return _single_neuron_changes(block, i)
 
 
 def _single_neuron_changes(block: MLPBlock, i: int) -> bool:
-    """``W_out[:, i] ≠ 0 and [w̃_i | b'_i] ≠ 0`` (exact; remembered in the block's derived data)."""
+    """``W_out[:, i] ≠ 0 and [w̃_i | b'_i] ≠ 0`` (exact; remembered in the block's derived data):
+    one neuron's ``W_out[:, i]·[w̃_i | b'_i]`` is an outer product, zero iff a factor is zero."""
     cached = block.data.cached("paths.single_neuron_changes", dict)
     if i not in cached:
         f = block.folded
@@ -645,7 +716,6 @@ def _map_changes(block: MLPBlock, before: str, after: str, neurons: Sequence[int
         return block.gate_flips_live([i for i, _ in flipped])
     f = block.folded
     if len(flipped) == 1:
-        # one neuron: W_out[:, i]·[w̃_i | b'_i] is an outer product, zero iff a factor is zero
         return _single_neuron_changes(block, flipped[0][0])
     columns = {i: block.w_out_column(i) for i, _ in flipped}
     for r in range(block.d_out):

@@ -23,6 +23,13 @@ charged ``u = 2⁻⁵³`` relative error and Higham's ``γ_k`` for the dot produ
 the radii are inflated by a factor 2 for safety. A looser bound only adds
 candidates, never a wrong answer, since candidates are decided exactly.
 
+Certified order first. On a normalized path :mod:`geomcheck.search.pathorder` brackets every
+candidate's roots between floats where the signs of ``t`` and ``t̄`` are certain (the same
+midpoint-radius data), which decides the crossings, their order and the patterns without exact
+roots; the exact forms (roots, rational intervals, witnesses) are then built by the pipeline
+below, for the whole path, when first read. When that certification is unsure anywhere, the
+pipeline below runs at once.
+
 Candidates, exactly but fast. Their ``(α_i, β_i)`` come from one float64 product
 of base-2^k digits of the integer rows and vectors (every digit dot product is
 an integer below 2^52, so float64 holds it exactly; :func:`_batched_numerators`).
@@ -63,12 +70,11 @@ from geomcheck.model.block import MLPBlock
 from geomcheck.search.exactrows import exact_folded_bias, row_form
 from geomcheck.search.filter import gamma_bound
 from geomcheck.search.floats import float_arrays, to_float
+from geomcheck.search.intervals import ETA as _ETA, SAFETY as _SAFETY, TINY as _TINY, U as _U
+from geomcheck.search.intervals import mr_add as _mr_add, mr_mul as _mr_mul, mr_scalar as _mr_scalar
+from geomcheck.search.pathorder import certified_analysis
 
 __all__ = ["analyse_path_fast", "analyse_paths_batch", "BatchResult", "candidate_neurons", "exact_lines"]
-
-_U = 2.0**-53
-_TINY = 2.0**-1000
-_SAFETY = 2.0
 
 
 # ---------------------------------------------------------------------------
@@ -91,25 +97,6 @@ def exact_lines(block: MLPBlock, coef, neurons: Sequence[int]) -> dict[int, tupl
 # ---------------------------------------------------------------------------
 # the filter
 # ---------------------------------------------------------------------------
-
-_ETA = 2.0**-1074  # smallest subnormal: every rounding errs by at most u·|result| + η/2
-
-
-def _mr_add(x, rx, y, ry):
-    m = x + y
-    return m, rx + ry + _U * np.abs(m) + _ETA
-
-
-def _mr_mul(x, rx, y, ry):
-    m = x * y
-    return m, np.abs(x) * ry + np.abs(y) * rx + rx * ry + _U * np.abs(m) + _ETA
-
-
-def _mr_scalar(q: Fraction) -> tuple[float, float]:
-    """A rational as a float midpoint and a radius covering its rounding (±inf beyond range)."""
-    f = to_float(q)
-    return f, _U * abs(f) + _ETA
-
 
 def _upper_norm(v: np.ndarray) -> float:
     """An upper bound of ‖v‖₂ for the rational vector that v rounds (inf when unsure).
@@ -137,6 +124,14 @@ def _compute_row_norms(block: MLPBlock) -> np.ndarray:
             + 2 * math.sqrt(d) * _ETA)
 
 
+def _rounded(ints: Sequence[int], den: int) -> np.ndarray:
+    """``ints/den`` rounded to nearest float64 (``int / int`` is correctly rounded; ±inf beyond range)."""
+    try:
+        return np.array([v / den for v in ints], dtype=np.float64)
+    except OverflowError:
+        return np.array([to_float(Fraction(v, den)) for v in ints], dtype=np.float64)
+
+
 _UNKNOWN = object()  # a value the float filter cannot enclose: every neuron goes to exact arithmetic
 
 
@@ -151,19 +146,24 @@ def candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray
     such a neuron stays a candidate. So is every neuron when a quantity the
     whole path depends on (N at an end, ``det``) cannot be enclosed away from 0.
     """
+    return _filter(block, spec, coef)[:2]
+
+
+def _filter(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray, np.ndarray, tuple | None]:
+    """``(candidate mask, constant sign, lines)``: ``lines = (α, r_α, β, r_β)`` are the float
+    midpoints and rigorous radii of every neuron's exact ``(α_i, β_i)`` (None when unknown)."""
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         return _candidate_neurons(block, spec, coef)
 
 
-def _candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray, np.ndarray]:
+def _candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarray, np.ndarray, tuple | None]:
     a = float_arrays(block)
     d = block.d
     n = block.n
-    everything = np.ones(n, dtype=bool), np.zeros(n, dtype=int)
+    everything = np.ones(n, dtype=bool), np.zeros(n, dtype=int), None
     k = gamma_bound(d + 4) * _SAFETY
     # Fraction → float is one correctly rounded division (error u·|x| + η); inf beyond range
-    u0 = np.array([to_float(Fraction(v, coef.u0_den)) for v in coef.u0_int])
-    w = np.array([to_float(Fraction(v, coef.w_den)) for v in coef.w_int])
+    u0, w = _rounded(coef.u0_int, coef.u0_den), _rounded(coef.w_int, coef.w_den)
     # one product for α and β; the error bound γ·(|W̃|·|u|) ≤ γ·‖w̃_i‖·‖u‖ (Cauchy–Schwarz) needs no
     # second product: row norms are cached per block, both norms are inflated upper bounds.
     # Absolute parts: the rounded entries of u (η each, against |w̃_i|), of w̃_i (η each, against |u|)
@@ -277,14 +277,26 @@ def _candidate_neurons(block: MLPBlock, spec: PathSpec, coef) -> tuple[np.ndarra
     below = hi + np.abs(hi) * 4 * _U + _ETA < tau - r_t
     candidate = ~(above | below)
     constant_sign = np.where(above, 1, np.where(below, -1, 0))
-    return candidate, constant_sign
+    return candidate, constant_sign, (alpha, r_alpha, beta, r_beta)
 
 
 def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
     """Same answer as :func:`geomcheck.geometry.paths.analyse_path`, float-filtered."""
     coef, notes = prepare_path(block, spec)
-    ray_at_zero = coef.scales and block.norm.eps == 0 and all(v == 0 for v in coef.u0) and spec.start >= 0
-    candidate, constant_sign = candidate_neurons(block, spec, coef)
+    if coef.scales and block.norm.eps == 0 and all(v == 0 for v in coef.u0) and spec.start >= 0:
+        notes.append("ray at eps = 0: every crossing polynomial is q_i(λ) = a_i·λ² (its λ¹ and λ⁰ "
+                     "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
+    candidate, constant_sign, float_lines = _filter(block, spec, coef)
+
+    def exact() -> PathAnalysis:
+        return _exact_analysis(block, spec, coef, candidate, constant_sign, notes)
+
+    certified = certified_analysis(block, spec, coef, candidate, constant_sign, float_lines, notes, exact)
+    return certified if certified is not None else exact()
+
+
+def _exact_analysis(block: MLPBlock, spec: PathSpec, coef, candidate, constant_sign, notes) -> PathAnalysis:
+    """Exact roots of the candidates, ordered (certified float order, exact on doubt), then assembled."""
     cand = [int(i) for i in np.flatnonzero(candidate)]
     lines = exact_lines(block, coef, cand)
     bias = exact_folded_bias(block)
@@ -300,9 +312,6 @@ def analyse_path_fast(block: MLPBlock, spec: PathSpec) -> PathAnalysis:
         if found:
             zeros[i] = [root for root, _, _ in found]
             located.extend((value, err, root, i) for root, value, err in found)
-    if ray_at_zero:
-        notes.append("ray at eps = 0: every crossing polynomial is q_i(λ) = a_i·λ² (its λ¹ and λ⁰ "
-                     "coefficients vanish), whose only root λ = 0 lies outside λ > 0: the ray is region-constant")
     signs = constant_sign.tolist()
     root_d = math.sqrt(block.d)
     n0f, n1f, n2f = to_float(coef.n0), to_float(coef.n1), to_float(coef.n2)
