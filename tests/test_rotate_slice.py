@@ -116,8 +116,7 @@ def test_path_plot_uses_the_angle_axis_and_keeps_lambda_without_a_norm(tmp_path)
     assert all((tmp_path / f).stat().st_size > 5_000 for f in ("arc.png", "arc_log.png", "ray.png"))
 
 
-from hypothesis import assume, given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
+from hypothesis import assume  # noqa: E402
 
 from strategies import blocks, vectors  # noqa: E402
 

@@ -42,6 +42,7 @@ None and the caller runs the exact pipeline directly.
 from __future__ import annotations
 
 import math
+import threading
 from fractions import Fraction
 from typing import Callable
 
@@ -91,9 +92,10 @@ class _Line:
         A = mr_add(self.al[sub], self.ral[sub], *mr_mul(self.be[sub], self.rbe[sub], lam, 0.0))
         N = mr_add(self.n0, self.rn0, *mr_mul(lam, 0.0, *mr_add(2 * self.n1, 2 * self.rn1,
                                                                  *mr_mul(self.n2, self.rn2, lam, 0.0))))
-        # √N enclosed in [lo, hi]: square roots are correctly rounded, the factors cover that rounding
-        lo = np.sqrt(np.maximum(N[0] - N[1], 0.0)) * (1 - 2 * U)
-        hi = np.sqrt(N[0] + N[1]) * (1 + 2 * U) + ETA
+        # √N enclosed in [lo, hi]: the subtraction or addition, the square root and the product each
+        # round by at most u (relative); 4u covers all three
+        lo = np.sqrt(np.maximum(N[0] - N[1], 0.0)) * (1 - 4 * U)
+        hi = np.sqrt(N[0] + N[1]) * (1 + 4 * U) + ETA
         root_n = ((lo + hi) / 2, (hi - lo) + U * hi + ETA)
         x = mr_mul(self.rd, self.rrd, *A)
         y = mr_mul(self.fb[sub], self.rfb[sub], *root_n)
@@ -237,25 +239,13 @@ def certified_analysis(block: MLPBlock, spec: PathSpec, coef, candidate: np.ndar
     for i in who.tolist():
         current[i] ^= flip
         patterns.append(current.decode())
-    state: dict = {}
+    lock, done = threading.Lock(), []
 
     def resolve() -> None:
-        if state:
-            return
-        state["done"] = True
-        reference = exact()
-        if ([c.neurons for c in reference.crossings] != [c.neurons for c in crossings]
-                or [s.pattern for s in reference.segments] != patterns
-                or [c.map_changes for c in reference.crossings] != [c.map_changes for c in crossings]
-                or reference.endpoint_zeros or reference.notes != analysis.notes):
-            raise EngineDisagreement(f"the exact path engine contradicts the certified float order on {spec.describe()}: "
-                                     "a defect of geomcheck, please report it")
-        for lazy, built in zip(crossings, reference.crossings):
-            lazy._at, lazy._interval = built.at, built.interval
-        for lazy, built in zip(segments, reference.segments):
-            lazy._witness = built.witness
-        for i, line in reference.lines.items():
-            analysis.lines.setdefault(i, line)
+        with lock:  # one build, and no reader sees a half-filled path (scans read from threads)
+            if not done:
+                _fill(exact(), analysis, patterns)
+                done.append(True)
 
     neurons = who.tolist()
     crossings = [Crossing(None, (i,), None, one_flip_changes(block, i), resolve) for i in neurons]  # i flips
@@ -263,3 +253,20 @@ def certified_analysis(block: MLPBlock, spec: PathSpec, coef, candidate: np.ndar
     analysis = PathAnalysis(block, spec, crossings, segments, coef, {}, [], list(notes), spec)
     add_activation_notes(analysis)
     return analysis
+
+
+def _fill(reference: PathAnalysis, analysis: PathAnalysis, patterns: list[str]) -> None:
+    """Copy the exact pipeline's forms into the certified analysis, after checking they describe it."""
+    crossings, segments = analysis.crossings, analysis.segments
+    if ([c.neurons for c in reference.crossings] != [c.neurons for c in crossings]
+            or [s.pattern for s in reference.segments] != patterns
+            or [c.map_changes for c in reference.crossings] != [c.map_changes for c in crossings]
+            or reference.endpoint_zeros or reference.spec != analysis.spec or reference.notes != analysis.notes):
+        raise EngineDisagreement(f"the exact path engine contradicts the certified float order on "
+                                 f"{analysis.spec.describe()}: a defect of geomcheck, please report it")
+    for lazy, built in zip(crossings, reference.crossings):
+        lazy._at, lazy._interval = built.at, built.interval
+    for lazy, built in zip(segments, reference.segments):
+        lazy._witness = built.witness
+    for i, line in reference.lines.items():
+        analysis.lines.setdefault(i, line)
