@@ -72,7 +72,7 @@ class DyadicRows(Sequence):
     compare equal to tuples of their Fractions (``tuple(rows) == other``).
     """
 
-    __slots__ = ("source", "shape", "_rows", "_ints")
+    __slots__ = ("source", "shape", "_rows", "_ints", "_zero_columns")
 
     def __init__(self, source: Any):
         shape = tuple(getattr(source, "shape", ()))
@@ -84,6 +84,7 @@ class DyadicRows(Sequence):
         self.shape = (int(shape[0]), int(shape[1]))
         self._rows: list = [None] * self.shape[0]
         self._ints: list = [None] * self.shape[0]
+        self._zero_columns = None  # per column, all entries exactly 0 (one array pass, on first ask)
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -118,11 +119,14 @@ class DyadicRows(Sequence):
         return tuple(map(Fraction, self.column_floats(j)))
 
     def column_is_zero(self, j: int) -> bool:
-        try:
-            column = self.source[:, j]
-            return not bool(column.any())  # an array's exact zero test, without a Python loop
-        except (TypeError, IndexError, AttributeError):
+        if self._zero_columns is None:
+            try:  # an array's exact zero test of every column in one pass, without a Python loop
+                self._zero_columns = [not v for v in self.source.any(axis=0).tolist()]
+            except (TypeError, AttributeError, ValueError):
+                self._zero_columns = False
+        if self._zero_columns is False:
             return not any(self.column_floats(j))
+        return bool(self._zero_columns[j])
 
     def integer_row(self, i: int) -> tuple[list[int], int]:
         """Row i as integers over a power of two: ``(a, L)`` with ``row_j = a_j / L`` (built once)."""
