@@ -8,6 +8,7 @@ Fraction block gives.
 
 from __future__ import annotations
 
+import math
 import random
 from fractions import Fraction as F
 
@@ -51,10 +52,19 @@ def test_lazy_block_equals_eager_block(norm, eps, dtype, spread, monkeypatch):
     assert lazy.folded.weights == eager.folded.weights
     assert tuple(lazy.folded.bias) == tuple(eager.folded.bias)
     assert tuple(exact_folded_bias(lazy)) == tuple(eager.folded.bias)
+    d = lazy.d
+    probe = [F(v) for v in rng.normal(size=d).tolist()]
+    probe_den = 1
+    for v in probe:
+        probe_den = probe_den * v.denominator // math.gcd(probe_den, v.denominator)
+    probe_ints = [v.numerator * (probe_den // v.denominator) for v in probe]
     for i in range(lazy.n):
         assert lazy.folded.row_is_zero(i) == (not any(eager.folded.weights[i]))
         assert lazy.output_is_zero(i) == (not any(row[i] for row in eager.w_out))
-    d = lazy.d
+        row = eager.folded.weights[i]
+        if hasattr(lazy.folded.weights, "squared_norm"):  # the integer shortcuts equal the Fraction sums
+            assert lazy.folded.weights.squared_norm(i) == sum((w * w for w in row), F(0))
+            assert lazy.folded.weights.dot(i, probe_ints, probe_den) == sum((w * p for w, p in zip(row, probe)), F(0))
     for _ in range(3):
         x = tuple(F(v) for v in rng.normal(size=d).tolist())
         v = tuple(F(v) for v in rng.normal(size=d).tolist())

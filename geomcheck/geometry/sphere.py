@@ -109,7 +109,8 @@ class Sphere:
         if n2 == 0:
             raise DegenerateInput("direction: the zero vector has no point on the sphere")
         d = F(self.d)
-        return tuple(sign_sqrt_combination(dot(w, y), d, b, n2) for w, b in zip(self.weights, self.bias))
+        ints = _integers(y)
+        return tuple(sign_sqrt_combination(_row_dot(self.weights, i, y, ints), d, b, n2) for i, b in enumerate(self.bias))
 
     def on_sphere(self, z: Sequence[Fraction]) -> bool:
         """``‖z‖² = d`` and (LayerNorm) ``Σz = 0``, exactly."""
@@ -157,11 +158,32 @@ class NeuronOnSphere:
         return math.acos(max(-1.0, min(1.0, self.cos_sign * math.sqrt(float(self.cos2)))))
 
 
+def _integers(v: Sequence[Fraction]) -> tuple[list[int], int]:
+    """``v`` as integers over the lcm of its denominators."""
+    v = [F(x) for x in v]
+    den = math.lcm(*(x.denominator for x in v)) if v else 1
+    return [x.numerator * (den // x.denominator) for x in v], den
+
+
+def _row_squared_norm(weights, i: int) -> Fraction:
+    """``‖w̃_i‖²``: lazily folded rows answer on integers without building the row's Fractions."""
+    fast = getattr(weights, "squared_norm", None)
+    return fast(i) if fast is not None else squared_norm(weights[i])
+
+
+def _row_dot(weights, i: int, v: Sequence[Fraction], v_ints: tuple[list[int], int] | None) -> Fraction:
+    """``w̃_i·v`` (``v_ints``: v as integers over one denominator, for lazily folded rows)."""
+    fast = getattr(weights, "dot", None)
+    if fast is not None and v_ints is not None:
+        return fast(i, *v_ints)
+    return dot(v, weights[i])
+
+
 def classify_neurons(sphere: Sphere) -> list[NeuronOnSphere]:
     """Each neuron's kind on S: compare ``b'²`` with ``d·‖w̃‖²`` (module docstring)."""
     out = []
-    for i, (w, b) in enumerate(zip(sphere.weights, sphere.bias)):
-        n2 = squared_norm(w)
+    for i, b in enumerate(sphere.bias):
+        n2 = _row_squared_norm(sphere.weights, i)
         if n2 == 0:
             out.append(NeuronOnSphere(i, "constant_zero", n2, b, None, sign(-b)))
             continue
@@ -256,12 +278,13 @@ def cap_distances(sphere: Sphere, u: Sequence[Fraction], neurons: list[NeuronOnS
     if u2 == 0:
         raise DegenerateInput("direction: projects to 0 in the normalization's space (no point on the sphere)")
     M = sphere.d * u2
+    u_ints = _integers(u)
     terms = []
     for nb in neurons:
         if nb.kind not in ("cuts", "tangent"):
             continue
-        w, b = sphere.weights[nb.index], sphere.bias[nb.index]
-        uw = dot(u, w)
+        b = sphere.bias[nb.index]
+        uw = _row_dot(sphere.weights, nb.index, u, u_ints)
         cos2_alpha = uw * uw / (u2 * nb.squared_norm)
         alpha = -uw * b / nb.squared_norm
         beta = (1 - cos2_alpha) * (1 - nb.cos2)

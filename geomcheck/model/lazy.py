@@ -215,17 +215,41 @@ class LazyFoldedRows(_LazyEntries):
         first = a[0]
         return all(v == first for v in a)
 
-    def _compute(self, i: int) -> tuple[Fraction, ...]:
+    def _scaled_integers(self, i: int) -> tuple[list[int], int]:
+        """``(c, D)`` with ``w_i ⊙ γ = c/D``: integers."""
         a, den = self.matrix.integer_row(i)
         if self.gamma is not None:
             g, lg = self.gamma
-            a = [x * y for x, y in zip(a, g)]
-            den *= lg
+            return [x * y for x, y in zip(a, g)], den * lg
+        return list(a), den
+
+    def _compute(self, i: int) -> tuple[Fraction, ...]:
+        a, den = self._scaled_integers(i)
         if not self.center:
             return tuple(Fraction(v, den) for v in a)
         d = len(a)
         total = sum(a)
         return tuple(Fraction(d * v - total, d * den) for v in a)
+
+    def squared_norm(self, i: int) -> Fraction:
+        """``‖w̃_i‖²`` on integers, without building the row: with ``c = D·(w_i ⊙ γ)``, S = Σc², T = Σc,
+        centred ``Σ((d·c_j − T)/(dD))² = (d·S − T²)/(d·D²)``, else ``S/D²``."""
+        c, den = self._scaled_integers(i)
+        total_sq = sum(map(int.__mul__, c, c))
+        if not self.center:
+            return Fraction(total_sq, den * den)
+        d, total = len(c), sum(c)
+        return Fraction(d * total_sq - total * total, d * den * den)
+
+    def dot(self, i: int, v: Sequence[int], v_den: int) -> Fraction:
+        """``w̃_i·(v/v_den)`` for an integer vector v, without building the row:
+        centred ``(d·Σc_j v_j − T·Σv_j)/(d·D·v_den)``, else ``Σc_j v_j/(D·v_den)``."""
+        c, den = self._scaled_integers(i)
+        cv = sum(map(int.__mul__, c, v))
+        if not self.center:
+            return Fraction(cv, den * v_den)
+        d = len(c)
+        return Fraction(d * cv - sum(c) * sum(v), d * den * v_den)
 
 
 class LazyFoldedBias(_LazyEntries):
