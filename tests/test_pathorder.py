@@ -7,6 +7,7 @@ undecided certification falls back, lazy crossings compare, print and pickle as 
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from fractions import Fraction as F
 
@@ -18,7 +19,7 @@ from hypothesis import strategies as st
 import geomcheck.search.pathorder as pathorder
 import geomcheck.search.paths as fast_paths
 from geomcheck.exact.quadratic import QuadraticRoot
-from geomcheck.geometry.paths import PathSpec, PathThroughUndefined, analyse_path
+from geomcheck.geometry.paths import Crossing, PathSpec, PathThroughUndefined, analyse_path
 from geomcheck.model import MLPBlock, get_activation, make_normalization
 from geomcheck.search.paths import analyse_path_fast
 from tests.test_paths_crosscheck import assert_identical, summary
@@ -58,7 +59,8 @@ def test_hand_derived_rmsnorm_path_is_certified_and_exact(monkeypatch):
     analysis = analyse_path_fast(_hand_block(), PathSpec.superposition((F(0), F(1)), (F(1), F(0))))
     assert outcomes == [True]
     # order, neurons and patterns are known before any exact form is built
-    assert all(c._at is None for c in analysis.crossings) and all(s._witness is None for s in analysis.segments)
+    assert all(c.__dict__["_at"] is None for c in analysis.crossings)
+    assert all(s.__dict__["_witness"] is None for s in analysis.segments)
     assert [c.neurons for c in analysis.crossings] == [(2,), (0,), (2,)]
     assert [s.pattern for s in analysis.segments] == ["---", "--+", "+-+", "+--"]
     assert analysis.flips == [(2,), (0,), (2,)] and all(c.map_changes for c in analysis.crossings)
@@ -67,7 +69,7 @@ def test_hand_derived_rmsnorm_path_is_certified_and_exact(monkeypatch):
                 QuadraticRoot(F(0), F(1, 7), F(7), (F(7), F(0), F(-1))),
                 QuadraticRoot(F(50, 31), F(1, 31), F(1539), (F(31), F(-100), F(31)))]
     assert [c.at for c in analysis.crossings] == expected
-    assert all(s._witness is not None for s in analysis.segments)
+    assert all(s.__dict__["_witness"] is not None for s in analysis.segments)
     for k, c in enumerate(analysis.crossings):
         lo, hi = c.interval
         assert analysis.segments[k].witness <= lo < c.at < hi <= analysis.segments[k + 1].witness
@@ -141,8 +143,9 @@ def test_lazy_crossings_compare_print_and_pickle_as_eager_ones():
     block = _hand_block()
     spec = PathSpec.superposition((F(0), F(1)), (F(1), F(0)))
     lazy, eager = analyse_path_fast(block, spec), analyse_path(block, spec)
-    assert lazy.crossings[0]._at is None
+    assert lazy.crossings[0].__dict__["_at"] is None
     copy = pickle.loads(pickle.dumps(lazy.crossings[1]))
-    assert copy == eager.crossings[1] and copy._at is not None
+    assert type(copy) is Crossing and copy == eager.crossings[1] and eager.crossings[1] == lazy.crossings[1]
+    assert dataclasses.asdict(lazy.segments[0]) == dataclasses.asdict(eager.segments[0])
     assert repr(lazy.crossings[2]) == repr(eager.crossings[2]) and repr(lazy.segments) == repr(eager.segments)
     assert lazy.to_json() == eager.to_json()

@@ -164,76 +164,90 @@ class PathSpec:
         }
 
 
+@dataclass
 class Crossing:
-    """One point of the path where the listed neurons vanish (all at the same exact λ).
+    """One point of the path where the listed neurons vanish (all at the same exact λ)."""
 
-    ``at`` is the exact root; ``interval`` is open, rational and holds no other zero of any
-    neuron. Both may be built on first read: the filtered engine can certify a path's order,
-    neurons and patterns in rigorous float arithmetic (:mod:`geomcheck.search.pathorder`)
-    and then builds the exact forms of *all* its crossings and witnesses at once, the first
-    time any of them is read (``resolve``, shared by the path's crossings and segments).
-    Equality, ``repr`` and pickling read the exact forms, so a lazy crossing behaves as an
-    eager one.
+    at: QuadraticRoot
+    neurons: tuple[int, ...]
+    interval: tuple[Fraction, Fraction]  # open, rational, contains no other zero of any neuron
+    map_changes: bool
+
+
+@dataclass
+class Segment:
+    """A stretch between crossings: a rational witness λ and the exact sign pattern there."""
+
+    witness: Fraction
+    pattern: str
+
+
+def _built_on_read(name: str) -> property:
+    """A field that calls ``self._resolve()`` when read while still None (which fills it)."""
+    private = "_" + name
+
+    def read(self):
+        if self.__dict__.get(private) is None:
+            self._resolve()
+        return self.__dict__[private]
+
+    def write(self, value) -> None:
+        self.__dict__[private] = value
+
+    return property(read, write)
+
+
+class LazyCrossing(Crossing):
+    """A :class:`Crossing` whose exact ``at`` and ``interval`` are built on first read.
+
+    The filtered engine can certify a path's order, neurons and patterns in rigorous float
+    arithmetic (:mod:`geomcheck.search.pathorder`); ``resolve`` then builds the exact forms of
+    *all* the path's crossings and witnesses at once, the first time any of them is read.
+    Equality, ``repr`` and pickling read the exact forms: a lazy crossing behaves as an eager one.
     """
 
-    __slots__ = ("_at", "neurons", "_interval", "map_changes", "_resolve")
+    at = _built_on_read("at")
+    interval = _built_on_read("interval")
 
-    def __init__(self, at: "QuadraticRoot | None", neurons: tuple[int, ...],
-                 interval: "tuple[Fraction, Fraction] | None", map_changes: bool,
-                 resolve: "Callable[[], None] | None" = None):
-        self._at, self.neurons, self._interval, self.map_changes = at, neurons, interval, map_changes
-        self._resolve = resolve  # fills _at and _interval (of every crossing of the path) when they are None
+    def __init__(self, neurons: tuple[int, ...], map_changes: bool, resolve: Callable[[], None]):
+        self._resolve = resolve
+        super().__init__(None, neurons, None, map_changes)
 
-    @property
-    def at(self) -> QuadraticRoot:
-        if self._at is None:
-            self._resolve()
-        return self._at
-
-    @property
-    def interval(self) -> tuple[Fraction, Fraction]:
-        if self._interval is None:
-            self._resolve()
-        return self._interval
-
-    def _fields(self):
+    def _fields(self) -> tuple:
         return (self.at, self.neurons, self.interval, self.map_changes)
 
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Crossing) and self._fields() == other._fields()
+    def __eq__(self, other):
+        if isinstance(other, Crossing):
+            return self._fields() == (other.at, other.neurons, other.interval, other.map_changes)
+        return NotImplemented
 
-    __hash__ = None  # mutable, like the dataclass it replaces
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return "Crossing(at={!r}, neurons={!r}, interval={!r}, map_changes={!r})".format(*self._fields())
+        return repr(Crossing(*self._fields()))
 
     def __reduce__(self):
         return (Crossing, self._fields())
 
 
-class Segment:
-    """A stretch between crossings: a rational witness λ and the exact sign pattern there.
+class LazySegment(Segment):
+    """A :class:`Segment` whose rational ``witness`` is built on first read (see :class:`LazyCrossing`)."""
 
-    ``witness`` may be built on first read, like :class:`Crossing`'s exact forms."""
+    witness = _built_on_read("witness")
 
-    __slots__ = ("_witness", "pattern", "_resolve")
+    def __init__(self, pattern: str, resolve: Callable[[], None]):
+        self._resolve = resolve
+        super().__init__(None, pattern)
 
-    def __init__(self, witness: "Fraction | None", pattern: str, resolve: "Callable[[], None] | None" = None):
-        self._witness, self.pattern, self._resolve = witness, pattern, resolve
+    def __eq__(self, other):
+        if isinstance(other, Segment):
+            return (self.witness, self.pattern) == (other.witness, other.pattern)
+        return NotImplemented
 
-    @property
-    def witness(self) -> Fraction:
-        if self._witness is None:
-            self._resolve()
-        return self._witness
-
-    def __eq__(self, other) -> bool:
-        return isinstance(other, Segment) and (self.witness, self.pattern) == (other.witness, other.pattern)
-
-    __hash__ = None
+    __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        return f"Segment(witness={self.witness!r}, pattern={self.pattern!r})"
+        return repr(Segment(self.witness, self.pattern))
 
     def __reduce__(self):
         return (Segment, (self.witness, self.pattern))

@@ -33,7 +33,7 @@ pattern, and each crossing's ``map_changes`` (one neuron flips).
 **Exact forms on first read.** The exact roots, the rational intervals around them and the
 segments' rational witnesses are what the exact pipeline computes; the result's crossings and
 segments build them, for the whole path at once, the first time any is read
-(:class:`geomcheck.geometry.paths.Crossing`). The exact pipeline's order, neurons, patterns,
+(:class:`geomcheck.geometry.paths.LazyCrossing`). The exact pipeline's order, neurons, patterns,
 map changes and notes are then compared with the certified ones, and a difference raises
 (an engine defect, never a silent change of answer). Any step left undecided above returns
 None and the caller runs the exact pipeline directly.
@@ -49,7 +49,7 @@ from typing import Callable
 import numpy as np
 
 from geomcheck.errors import EngineDisagreement
-from geomcheck.geometry.paths import Crossing, PathAnalysis, PathSpec, Segment, add_activation_notes, one_flip_changes
+from geomcheck.geometry.paths import LazyCrossing, LazySegment, PathAnalysis, PathSpec, add_activation_notes, one_flip_changes
 from geomcheck.model.block import MLPBlock
 from geomcheck.search.floats import float_arrays, to_float
 from geomcheck.search.intervals import ETA, SAFETY, TINY, U, mr_add, mr_mul, mr_scalar
@@ -248,8 +248,8 @@ def certified_analysis(block: MLPBlock, spec: PathSpec, coef, candidate: np.ndar
                 done.append(True)
 
     neurons = who.tolist()
-    crossings = [Crossing(None, (i,), None, one_flip_changes(block, i), resolve) for i in neurons]  # i flips
-    segments = [Segment(None, p, resolve) for p in patterns]
+    crossings = [LazyCrossing((i,), one_flip_changes(block, i), resolve) for i in neurons]  # i flips
+    segments = [LazySegment(p, resolve) for p in patterns]
     analysis = PathAnalysis(block, spec, crossings, segments, coef, {}, [], list(notes), spec)
     add_activation_notes(analysis)
     return analysis
@@ -265,8 +265,8 @@ def _fill(reference: PathAnalysis, analysis: PathAnalysis, patterns: list[str]) 
         raise EngineDisagreement(f"the exact path engine contradicts the certified float order on "
                                  f"{analysis.spec.describe()}: a defect of geomcheck, please report it")
     for lazy, built in zip(crossings, reference.crossings):
-        lazy._at, lazy._interval = built.at, built.interval
+        lazy.at, lazy.interval = built.at, built.interval
     for lazy, built in zip(segments, reference.segments):
-        lazy._witness = built.witness
+        lazy.witness = built.witness
     for i, line in reference.lines.items():
         analysis.lines.setdefault(i, line)
