@@ -210,8 +210,8 @@ class LazyCrossing(Crossing):
     interval = _built_on_read("interval")
 
     def __init__(self, neurons: tuple[int, ...], map_changes: bool, resolve: Callable[[], None]):
-        self._resolve = resolve
-        super().__init__(None, neurons, None, map_changes)
+        # Crossing.__init__'s assignments, without a property call per field (one per crossing adds up)
+        self.__dict__.update(_resolve=resolve, _at=None, neurons=neurons, _interval=None, map_changes=map_changes)
 
     def _fields(self) -> tuple:
         return (self.at, self.neurons, self.interval, self.map_changes)
@@ -236,8 +236,7 @@ class LazySegment(Segment):
     witness = _built_on_read("witness")
 
     def __init__(self, pattern: str, resolve: Callable[[], None]):
-        self._resolve = resolve
-        super().__init__(None, pattern)
+        self.__dict__.update(_resolve=resolve, _witness=None, pattern=pattern)
 
     def __eq__(self, other):
         if isinstance(other, Segment):
