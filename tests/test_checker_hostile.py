@@ -107,6 +107,7 @@ def test_unknown_keys_and_wrong_types_are_rejected(ray):
         (lambda c: c["path"].update(start="-0"), "path.start"),
         (lambda c: c["path"].update(base=[[0], 0, 0]), "path.base"),
         (lambda c: c["path"].update(base=["0"] * 4), "path.base"),
+        (lambda c: c["path"].update(base=['1","2', "0", "0"]), "path.base[0]"),   # a quote would shift the entries
         (lambda c: c.update(segments={"0": 1}), "crossings"),
         (lambda c: c.update(model_sha256=None), "model_sha256"),
         (lambda c: c.update(kind=["path"]), "kind"),

@@ -15,6 +15,7 @@ from fractions import Fraction
 
 from geomcheck.checker.arith import rank as _rank, show
 from geomcheck.checker.core import CheckedModel, fields, register, require
+from geomcheck.checker.path import Path
 
 
 def _indices(values, where: str, n: int) -> list[int]:
@@ -24,17 +25,17 @@ def _indices(values, where: str, n: int) -> list[int]:
 
 
 def check_ray_pair(cert: dict, model: CheckedModel, pattern_at, ordered: bool = False) -> tuple:
-    """Both counterexample kinds: v ≠ 0, 0 < t₁ < t₂, ``patterns`` = the patterns ``pattern_at`` computes at
-    t₁·v and t₂·v, ``neurons`` = exactly those whose on/off state differs (in increasing order if ``ordered``),
+    """Both counterexample kinds: v ≠ 0, 0 < t₁ < t₂, ``patterns`` = the patterns ``pattern_at(v, den, t)``
+    computes at t₁·v and t₂·v (v = nums/den), ``neurons`` = exactly those whose on/off state differs (in increasing order if ``ordered``),
     and ``W_out·(D₁ − D₂)·[w̃ | b'] ≠ 0``: two different affine maps on the ray. Returns (t₁, t₂, patterns)."""
-    v = model.vector(cert["direction"], "direction", model.d)
+    v, den = model.int_vector(cert["direction"], "direction", model.d)
     require(any(v), "direction", "the zero vector has no direction")
     t1, t2 = model.vector(cert["scales"], "scales", 2)
     require(0 < t1 < t2, "scales", f"need 0 < t1 < t2, got {show(t1)}, {show(t2)}")
     patterns = cert["patterns"]
     require(type(patterns) is list and len(patterns) == 2, "patterns", "expected two patterns")
     for k, t in enumerate((t1, t2)):
-        found = pattern_at([t * c for c in v])
+        found = pattern_at(v, den, t)
         require(patterns[k] == found, f"patterns[{k}]", f"the pattern at t = {show(t)} is {found[:200]}")
     flips = {i: (1 if a == "+" else -1) for i, (a, b) in enumerate(zip(*patterns)) if (a == "+") != (b == "+")}
     neurons = _indices(cert["neurons"], "neurons", model.n)
@@ -49,8 +50,8 @@ def check_counterexample(cert: dict, model: CheckedModel) -> str:
     claim = fields(cert["claim"], "claim", ("verdict",), ("statement",))
     require(claim["verdict"] == "refuted" and claim.get("statement", "monosemantic-direction") == "monosemantic-direction",
             "claim", "a counterexample certificate claims verdict 'refuted' of 'monosemantic-direction'")
-    pattern_at = lambda x: "".join("0+-"[s] for s in model.signs_at(x))  # noqa: E731
-    t1, t2, (p1, p2) = check_ray_pair(cert, model, pattern_at)
+    ray = lambda v, den, t: "".join(Path(model, [0] * model.d, 1, v, den, 0, None, False, False).pattern(t))  # noqa: E731
+    t1, t2, (p1, p2) = check_ray_pair(cert, model, ray)
     return f"the ray through the direction meets patterns {p1[:200]} (t = {show(t1)}) and {p2[:200]} (t = {show(t2)}) " \
            "with different affine maps: not monosemantic"
 

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 from dataclasses import dataclass
 from fractions import Fraction
+from operator import mul
 from typing import Any, Callable
 
-from geomcheck.checker.arith import echelon, idot, int_vector, integer_rows, integers, sign, sign_surd, texts
+from geomcheck.checker.arith import dot, echelon, grammar, int_vector, integer_rows, integers, texts
 from geomcheck.checker.gated import attach as attach_gated, hash_parts as gated_hash_parts
 from geomcheck.checker.errors import Rejected, require
 
@@ -103,17 +103,6 @@ class CheckedModel:
         mean = sum(x, Fraction(0)) / self.d if self.kind == "layernorm" else 0
         return [v - mean for v in x]
 
-    def signs_at(self, x) -> list[int]:
-        """Exact pre-activation signs at input x: sign(w̃·x + b') or sign(√d·w̃·u + b'·√(‖u‖² + dε)), u = P·x."""
-        u = self.centre(x)
-        den = math.lcm(*(q.denominator for q in u))
-        U = [q.numerator * (den // q.denominator) for q in u]
-        if not self.normalized:
-            return [sign(idot(r, U) + r[-1] * den) for r in self.rows]
-        radicand = Fraction(idot(U, U)) + self.d * self.eps * den * den
-        require(radicand > 0, "model", "the normalization is undefined at this input (u = 0, eps = 0)")
-        return [sign_surd(idot(r, U), r[-1], radicand / self.d) for r in self.rows]
-
     def map_changes(self, flips: dict[int, int]) -> bool:
         """Whether M = W_out·(D_s − D_t)·[w̃ | b'] = Σ_i s_i·c_i·r_iᵀ ≠ 0, flips = {neuron i: s_i = ±1}. One flip:
         iff c_i ≠ 0 and r_i ≠ 0. Several: R = [r_i] = R_P·T with R_P its pivot columns and T the identity on
@@ -132,8 +121,10 @@ class CheckedModel:
         return False
 
 
-def _canonical(model: Any, limit: int):
-    """(canonical number strings by field, sha256 of the canonical text); validates the schema."""
+def _canonical(model: Any, limit: int, known=()):
+    """(canonical number strings by field, sha256 of the canonical text, norm kind, activation); validates the
+    schema. The number grammar is skipped for a text whose hash is ``known`` (one already validated): no quote
+    inside an entry (:func:`texts`) makes the text split back into the same entries."""
     fields(model, "model", ("format", "w_in", "b_in", "w_out", "b_out"), ("name", "norm", "activation", "w_up", "b_up"))
     require(model["format"] == "geomcheck.mlp/1", "model.format", "must be 'geomcheck.mlp/1'")
     norm = fields(model.get("norm", {"kind": "none"}), "model.norm", ("kind",), ("eps", "gamma", "beta", "alpha"))
@@ -142,16 +133,20 @@ def _canonical(model: Any, limit: int):
     require(activation in ACTIVATIONS, "model.activation", f"must be one of {', '.join(ACTIVATIONS)}")
     require(type(model.get("name", "")) is str, "model.name", "expected a string")
     require(("alpha" in norm) == (kind == "dyt"), "model.norm.alpha", "a dyt normalization has alpha, no other has")
-    w_in, w_out = model["w_in"], model["w_out"]
+    w_in, w_out, read = model["w_in"], model["w_out"], []
     require(type(w_in) is list and w_in and type(w_out) is list and w_out, "model", "w_in and w_out are non-empty lists")
     n, d = len(w_in), len(w_in[0]) if type(w_in[0]) is list else 0
     require(d > 0, "model.w_in", "rows must be non-empty lists")
-    rows = {"w_in": [texts(r, f"model.w_in[{i}]", limit, d) for i, r in enumerate(w_in)],
-            "w_out": [texts(r, f"model.w_out[{i}]", limit, n) for i, r in enumerate(w_out)]}
-    vecs = {"b_in": texts(model["b_in"], "model.b_in", limit, n), "b_out": texts(model["b_out"], "model.b_out", limit, len(w_out)),
-            "eps": texts([norm.get("eps", "0")], "model.norm.eps", limit), "alpha": texts([norm.get("alpha", "1")], "model.norm.alpha", limit)}
+
+    def text(values, where: str, length: int | None = None) -> tuple[list[str], str]:
+        read.append((*texts(values, where, limit, length), where))
+        return read[-1][:2]
+    rows = {"w_in": [text(r, f"model.w_in[{i}]", d) for i, r in enumerate(w_in)],
+            "w_out": [text(r, f"model.w_out[{i}]", n) for i, r in enumerate(w_out)]}
+    vecs = {"b_in": text(model["b_in"], "model.b_in", n), "b_out": text(model["b_out"], "model.b_out", len(w_out)),
+            "eps": text([norm.get("eps", "0")], "model.norm.eps"), "alpha": text([norm.get("alpha", "1")], "model.norm.alpha")}
     for key in ("gamma", "beta"):
-        vecs[key] = (None, "null") if norm.get(key) is None else texts(norm[key], f"model.norm.{key}", limit, d)
+        vecs[key] = (None, "null") if norm.get(key) is None else text(norm[key], f"model.norm.{key}", d)
     j = {key: text for key, (_, text) in vecs.items()}
     alpha = f'"alpha":{j["alpha"][1:-1]},' if kind == "dyt" else ""
     b_up, tail = gated_hash_parts(model, activation, kind, n, d, limit)  # ("", "]}") unless gated
@@ -161,6 +156,9 @@ def _canonical(model: Any, limit: int):
     for key, end in (("w_in", '],"w_out":['), ("w_out", tail)):
         h.update(",".join(text for _, text in rows[key]).encode())
         h.update(end.encode())
+    if h.hexdigest() not in known:
+        for values, row_text, where in read:
+            grammar(values, row_text, where, limit)
     c = {key: [v for v, _ in value] for key, value in rows.items()}
     c.update({key: v for key, (v, _) in vecs.items()})
     c["eps"], c["alpha"] = c["eps"][0], c["alpha"][0] if kind == "dyt" else None
@@ -179,7 +177,7 @@ def read_model(model: Any) -> CheckedModel:
     read (same hash, hence the same text) is reused."""
     if type(model) is dict and model.get("format") == FORMAT:
         model = model.get("model")
-    c, digest, kind, activation = _canonical(model, MODEL_CHARS)
+    c, digest, kind, activation = _canonical(model, MODEL_CHARS, _CACHE)
     if digest in _CACHE:
         _CACHE[digest].work = 0
         return _CACHE[digest]
@@ -195,11 +193,11 @@ def read_model(model: Any) -> CheckedModel:
     m, rows, dens = (d if kind == "layernorm" else 1), [], []
     for text_row, b in zip(c["w_in"], bias):
         a, den = integers(text_row)
-        row = list(map(int.__mul__, a, g)) if c["gamma"] else a
+        row = list(map(mul, a, g)) if c["gamma"] else a
         if m > 1:  # d·P·(w ⊙ γ) = d·(w ⊙ γ) − Σ(w ⊙ γ)
             total = sum(row)
             row = [m * x - total for x in row]
-        row.append(Fraction((bias_den * idot(a, be) + b * den * bd if c["beta"] else b * den) * m * gd, bd * bias_den))
+        row.append(Fraction((bias_den * dot(a, be) + b * den * bd if c["beta"] else b * den) * m * gd, bd * bias_den))
         rows.append(row)
         dens.append(m * den * gd)
     if len(_CACHE) >= 2:

@@ -68,6 +68,6 @@ def certified_pattern(model: CheckedModel, x) -> str:
 @register("dyt-counterexample", ("claim", "direction", "scales", "patterns", "neurons"), norms=("dyt",))
 def check_dyt_counterexample(cert: dict, model: CheckedModel) -> str:
     require(fields(cert["claim"], "claim", ("monosemantic",))["monosemantic"] is False, "claim", "expected monosemantic: false")
-    t1, t2, (p1, p2) = check_ray_pair(cert, model, lambda x: certified_pattern(model, x), ordered=True)
+    t1, t2, (p1, p2) = check_ray_pair(cert, model, lambda v, den, t: certified_pattern(model, [Fraction(c, den) * t for c in v]), ordered=True)
     return f"the DyT ray through the direction has certified patterns {p1[:200]} at t = {show(t1)} and {p2[:200]} " \
            f"at t = {show(t2)}, with different affine maps"

@@ -1,7 +1,7 @@
 """Gated models (``w_up``, ``b_up``; docs/certificates.md): ``w_in``/``b_in`` are the gate, whose sign patterns
 every kind checks. The block is bilinear on a gate region (no affine map), so ``map_changes`` is: some neuron
 changing sign has W_down[:, i] ≠ 0 and a nonzero up part (P·(u_i ⊙ γ), u_i·β + b_up,i)."""
-from geomcheck.checker.arith import idot, int_vector, texts
+from geomcheck.checker.arith import dot, int_vector, texts
 from geomcheck.checker.errors import require
 
 
@@ -21,7 +21,7 @@ def attach(checked, model: dict, g: list, be: list, bd: int, centres: bool) -> N
         (bias, bias_den), live = int_vector(model["b_up"], "model.b_up", checked.limit), []
         for i, (row, b) in enumerate(zip(model["w_up"], bias)):
             a, den = int_vector(row, f"model.w_up[{i}]", checked.limit)
-            scaled = list(map(int.__mul__, a, g))
-            live.append((len(set(scaled)) > 1 if centres else any(scaled)) or bias_den * idot(a, be) + b * den * bd != 0)
+            scaled = [x * y for x, y in zip(a, g)]
+            live.append((len(set(scaled)) > 1 if centres else any(scaled)) or bias_den * dot(a, be) + b * den * bd != 0)
         out = [any(c != "0" for c in col) for col in zip(*checked.out)]
         checked.up_live, checked.map_changes = live, lambda flips: any(out[i] and live[i] for i in flips)

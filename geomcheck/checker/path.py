@@ -26,35 +26,45 @@ pattern and the verified crossings fix every witness's exact pattern.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from fractions import Fraction
 
-from geomcheck.checker.arith import centre, idot, roots, show, sign, sign_surd, sign_surds
+from geomcheck.checker.arith import centre, dot, show, sign, sign_surd, sign_surds
 from geomcheck.checker.core import CheckedModel, fields, register, require
 
-ZERO = Fraction(0)
 SYMBOL = "0+-"  # SYMBOL[sign]: 1 → '+', -1 → '-', 0 → '0'
+
+
+def roots(c2: int, c1: int, c0: int) -> list[tuple]:
+    """Distinct real roots of c2·λ² + c1·λ + c0 as (p, s, D, q) meaning (p + s·√D)/q, q > 0, increasing;
+    [] for the zero polynomial."""
+    if c2 == 0:
+        return [] if c1 == 0 else [(-c0 * sign(c1), 0, 0, abs(c1))]
+    disc, p, q = c1 * c1 - 4 * c2 * c0, -c1 * sign(c2), 2 * abs(c2)
+    return [] if disc < 0 else [(p, 0, 0, q)] if disc == 0 else [(p, -1, disc, q), (p, 1, disc, q)]
 
 
 def compare(root, t) -> int:
     """sign(root − t) for a rational t."""
-    p, s, disc = root
-    return sign_surd(p - t, s, disc)
+    p, s, disc, q = root
+    return sign_surd(p * t.denominator - t.numerator * q, s * t.denominator, disc)
 
 
 def same_number(r1, r2) -> bool:
-    return sign_surds(r1[0] - r2[0], r1[1], r1[2], -r2[1], r2[2]) == 0
+    return sign_surds(r1[0] * r2[3] - r2[0] * r1[3], r1[1] * r2[3], r1[2], -r2[1] * r1[3], r2[2]) == 0
 
 
 def _show(root) -> str:
-    p, s, disc = root
-    return show(p) if not s else f"{show(p)} {'+' if s > 0 else '-'} {show(abs(s))}·√{show(disc)}"
+    p, s, disc, q = root
+    return show(Fraction(p, q)) if not s else f"({show(p)} {'+' if s > 0 else '-'} √{show(disc)})/{show(q)}"
 
 
 class Path:
-    """The parsed path, its domain, and each neuron's data along it (computed once, O(n·d) integer work).
+    """The parsed path, its domain, and each neuron's data along it as integers (computed once, O(n·d) work).
 
-    Normalized: ``A_i(λ) ∝ a0_i + a1_i·λ`` (the row scale den_i cancels in every sign and root),
-    ``N(λ) = n0 + n1·λ + n2·λ²``; no normalization: ``h_i(λ) ∝ a0_i + a1_i·λ`` (bias included).
+    With ``x(λ) = x₀/δ₀ + λ·v/δ₁`` (integer x₀, v) and den_i·b'_i = b_i/c_i (c_i > 0): no normalization,
+    ``h_i ∝ a0_i + a1_i·λ``; normalized, ``A_i ∝ a0_i + a1_i·λ``, ``N ∝ n0 + n1·λ + n2·λ²`` and
+    ``h_i ∝ √k·c_i·A_i + b_i·√N``, k = d·e for ε = e'/e. Every factor dropped is positive, so signs and roots stay.
     """
 
     def __init__(self, model: CheckedModel, x0: list, den0: int, v: list, den1: int, start, end, start_closed, end_closed):
@@ -63,21 +73,23 @@ class Path:
         require(end is not None or not end_closed, "path", "an infinite end cannot be closed")
         require(end is None or start < end, "path", "start must be below end")
         self.ray_shape = not any(x0) and start == 0 and end is None and not start_closed
-        self.model, d = model, model.d
+        self.model, d, rows = model, model.d, model.rows
+        self.bn, self.bd = [r[-1].numerator for r in rows], [r[-1].denominator for r in rows]
         if model.normalized:
             m = d if model.kind == "layernorm" else 1
-            u0, u1 = centre(x0, d, m > 1), centre(v, d, m > 1)  # u(λ) = u0/(m·den0) + λ·u1/(m·den1)
-            den0, den1 = m * den0, m * den1
-            self.n0 = Fraction(idot(u0, u0), den0 * den0) + d * model.eps
-            self.n1, self.n2 = Fraction(2 * idot(u0, u1), den0 * den1), Fraction(idot(u1, u1), den1 * den1)
-            self.a0 = [Fraction(idot(r, u0), den0) for r in model.rows] if any(u0) else [ZERO] * model.n
-            self.a1 = [Fraction(idot(r, u1), den1) for r in model.rows]
+            u0, u1 = centre(x0, d, m > 1), centre(v, d, m > 1)  # u(λ) = u0/δ₀ + λ·u1/δ₁ with δ = m·den
+            den0, den1, e = m * den0, m * den1, model.eps.denominator
+            self.k = d * e
+            self.n0 = e * den1 * den1 * dot(u0, u0) + d * model.eps.numerator * (den0 * den1) ** 2
+            self.n1, self.n2 = 2 * e * den0 * den1 * dot(u0, u1), e * den0 * den0 * dot(u1, u1)
+            self.a0 = [den1 * dot(r, u0) for r in rows] if any(u0) else [0] * model.n
+            self.a1 = [den0 * dot(r, u1) for r in rows]
             self._require_defined(u0, u1, den0, den1)
         else:
             u1 = v
-            self.a0 = [Fraction(idot(r, x0) + r[-1] * den0, den0) for r in model.rows]
-            self.a1 = [Fraction(idot(r, v), den1) for r in model.rows]
-        self.scale = Fraction(idot(u1, u1), den1 * den1)  # ‖P·v‖², for critical norms
+            self.a0 = [g * den1 * dot(r, x0) + b * den0 * den1 for r, b, g in zip(rows, self.bn, self.bd)]
+            self.a1 = [g * den0 * dot(r, v) for r, g in zip(rows, self.bd)]
+        self.scale = Fraction(dot(u1, u1), den1 * den1)  # ‖P·v‖², for critical norms
 
     def _require_defined(self, u0, u1, den0, den1) -> None:
         """N(λ) > 0 on the domain: with ε = 0 it fails only where u0/den0 + λ·u1/den1 = 0."""
@@ -86,9 +98,9 @@ class Path:
         if not any(u1):
             require(any(u0), "normalization", "the whole path centres to 0, where the normalization is undefined")
             return
-        lam = Fraction(-idot(u0, u1) * den1, idot(u1, u1) * den0)  # the only λ where u(λ) can vanish
+        lam = Fraction(-dot(u0, u1) * den1, dot(u1, u1) * den0)  # the only λ where u(λ) can vanish
         if not any(lam.denominator * den1 * a + lam.numerator * den0 * b for a, b in zip(u0, u1)):
-            require(not self.contains((lam, ZERO, ZERO)), "normalization",
+            require(not self.contains((lam.numerator, 0, 0, lam.denominator)), "normalization",
                     f"x(λ) centres to 0 at λ = {show(lam)}, inside the path: the normalization is undefined there")
 
     def contains(self, root) -> bool:
@@ -99,27 +111,27 @@ class Path:
         return high < 0 or (high == 0 and self.end_closed)
 
     def pattern(self, t: Fraction) -> list[str]:
-        """Exact symbols at λ = t: sign(√d·A + b'·√N) (normalized) or sign(h)."""
+        """Exact symbols at λ = t: sign(√k·c_i·A_i + b_i·√N) (normalized) or sign(h_i)."""
+        tn, td = t.numerator, t.denominator
         if not self.model.normalized:
-            return [SYMBOL[sign(a0 + a1 * t)] for a0, a1 in zip(self.a0, self.a1)]
-        radicand = self.n0 + self.n1 * t + self.n2 * t * t
+            return [SYMBOL[sign(a0 * td + a1 * tn)] for a0, a1 in zip(self.a0, self.a1)]
+        radicand = self.k * (self.n0 * td * td + self.n1 * tn * td + self.n2 * tn * tn)  # k·N·td²
         require(radicand > 0, "normalization", f"undefined at λ = {show(t)}")
-        radicand /= self.model.d  # √d·A + b·√N = √d·(A + b·√(N/d))
-        return [SYMBOL[sign_surd(a0 + a1 * t, r[-1], radicand)] for a0, a1, r in zip(self.a0, self.a1, self.model.rows)]
+        return [SYMBOL[sign_surd(self.k * g * (a0 * td + a1 * tn), b, radicand)]  # times √k·td
+                for a0, a1, b, g in zip(self.a0, self.a1, self.bn, self.bd)]
 
     def zeros(self, i: int) -> list[tuple]:
         """Zeros of h_i in the domain as (root, changes sign)."""
         a0, a1 = self.a0[i], self.a1[i]
         if not self.model.normalized:
-            return [(r, True) for r in roots(ZERO, a1, a0) if self.contains(r)]
-        b = self.model.rows[i][-1]
-        d, bb = self.model.d, b * b
-        c2, c1, c0 = d * a1 * a1 - bb * self.n2, 2 * d * a0 * a1 - bb * self.n1, d * a0 * a0 - bb * self.n0
-        found = roots(c2, c1, c0)
-        simple = b == 0 or c2 == 0 or len(found) == 2  # a double root of q_i (b' ≠ 0) touches 0 without a sign change
-        # the side condition: A and b' of opposite signs (A = 0 when b' = 0, automatic then)
-        return [((p, s, D), simple) for p, s, D in found
-                if self.contains((p, s, D)) and (b == 0 or sign_surd(a0 + a1 * p, a1 * s, D) == -sign(b))]
+            return [(r, True) for r in roots(0, a1, a0) if self.contains(r)]
+        b, kc, bb = self.bn[i], self.k * self.bd[i] ** 2, self.bn[i] ** 2  # q_i = k·c_i²·A² − b_i²·N
+        c2 = kc * a1 * a1 - bb * self.n2
+        found = roots(c2, 2 * kc * a0 * a1 - bb * self.n1, kc * a0 * a0 - bb * self.n0)
+        simple = b == 0 or c2 == 0 or len(found) == 2  # a double root of q_i (b_i ≠ 0) touches 0 without a sign change
+        # the side condition: A and b_i of opposite signs (A = 0 when b_i = 0, automatic then)
+        return [((p, s, D, q), simple) for p, s, D, q in found
+                if self.contains((p, s, D, q)) and (b == 0 or sign_surd(a0 * q + a1 * p, a1 * s, D) == -sign(b))]
 
 
 def read_path(spec, model: CheckedModel) -> Path:
@@ -131,18 +143,6 @@ def read_path(spec, model: CheckedModel) -> Path:
                 spec["start_closed"], spec["end_closed"])
 
 
-def _interval_holding(intervals: list, root) -> int | None:
-    """Index of the interval [lo, hi] holding root; the intervals are disjoint and increasing (checked)."""
-    low, high = 0, len(intervals)
-    while low < high:  # first interval whose lo is above root
-        mid = (low + high) // 2
-        if compare(root, intervals[mid][0]) < 0:
-            high = mid
-        else:
-            low = mid + 1
-    return low - 1 if low and compare(root, intervals[low - 1][1]) <= 0 else None
-
-
 @register("path", ("path", "claim", "crossings", "segments", "critical_norms?", "constant_above?"))
 def check_path(cert: dict, model: CheckedModel) -> str:
     path = read_path(cert["path"], model)
@@ -152,7 +152,7 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     witnesses, intervals = [], []
     for k, seg in enumerate(segments):
         witnesses.append(model.number(fields(seg, f"segments[{k}]", ("witness", "pattern"))["witness"], f"segments[{k}].witness"))
-        require(path.contains((witnesses[k], ZERO, ZERO)), f"segments[{k}].witness", "outside the path's interval")
+        require(path.contains((witnesses[k].numerator, 0, 0, witnesses[k].denominator)), f"segments[{k}].witness", "outside the path's interval")
     for k, crossing in enumerate(crossings):
         fields(crossing, f"crossings[{k}]", ("neurons", "interval", "map_changes"))
         lo, hi = model.vector(crossing["interval"], f"crossings[{k}].interval", 2)
@@ -166,9 +166,10 @@ def check_path(cert: dict, model: CheckedModel) -> str:
         intervals.append((lo, hi, neurons))
     inside, zeros = [[] for _ in intervals], {}  # (neuron, root, changes sign) per interval; roots per neuron
     for i in range(model.n):
-        for root, changes in path.zeros(i):
-            home = _interval_holding(intervals, root)
-            require(home is not None, "crossings", f"neuron {i} changes sign at λ = {_show(root)}, outside every crossing interval")
+        for root, changes in path.zeros(i):  # the interval holding root: the last whose lo ≤ root, if root ≤ its hi
+            home = bisect_right(intervals, 0, key=lambda interval: -compare(root, interval[0])) - 1
+            require(home >= 0 and compare(root, intervals[home][1]) <= 0, "crossings",
+                    f"neuron {i} changes sign at λ = {_show(root)}, outside every crossing interval")
             inside[home].append((i, root, changes))
             zeros.setdefault(i, []).append(root)
     pattern = path.pattern(witnesses[0])
@@ -206,9 +207,9 @@ def check_critical_norms(cert: dict, path: Path, model: CheckedModel, zeros: dic
     """Rays only: neuron i flips at centred squared norm λ*²·‖Pv‖², λ*² rational (q_i has no linear term)."""
     require(path.ray_shape, "critical_norms", "critical norms are stated for rays only")
     norms = {}
-    for i, ((p, s, disc), *more) in zeros.items():
+    for i, ((p, s, disc, q), *more) in zeros.items():
         require(not more and (p == 0 or s == 0), "critical_norms", f"neuron {i} has two zeros, or one not of the ray form")
-        norms[i] = (p * p + s * s * disc) * path.scale
+        norms[i] = Fraction(p * p + s * s * disc, q * q) * path.scale
     if "critical_norms" in cert:
         require(type(cert["critical_norms"]) is list, "critical_norms", "expected a list")
         seen = {}
@@ -219,7 +220,7 @@ def check_critical_norms(cert: dict, path: Path, model: CheckedModel, zeros: dic
             seen[i] = model.number(entry["squared_norm"], f"critical_norms[{k}].squared_norm")
             require(seen[i] == norms[i], f"critical_norms[{k}]", f"neuron {i} flips at squared centred norm {show(norms[i])}")
         require(len(seen) == len(norms), "critical_norms", f"neurons {sorted(set(norms) - set(seen))[:20]} flip but are not listed")
-    top = max(norms.values(), default=ZERO)
+    top = max(norms.values(), default=Fraction(0))
     if "constant_above" in cert:
         require(model.number(cert["constant_above"], "constant_above") == top, "constant_above",
                 f"the largest critical squared norm is {show(top)}")
