@@ -64,7 +64,7 @@ def integers(strs: list[str]) -> tuple[list[int], int]:
 
 
 def int_vector(values, where: str, limit: int, length: int | None = None) -> tuple[list[int], int]:
-    return integers(grammar(*texts(values, where, limit, length), where, limit))
+    return integers(grammar(*texts(values, where, limit, length), where, limit))  # read, checked, parsed
 
 
 def show(q) -> str:
@@ -104,9 +104,11 @@ def sign_surds(a, b, c, e, f) -> int:
 
 
 def echelon(rows: list, width: int) -> tuple[int, list[int]]:
-    """(rank, pivot columns) by fraction-free elimination on integer rows: ``r ← p·r − a·pivot_row``, then
-    dividing by the gcd of the entries, keeps the row space and stays in ℤ, so nothing is rounded."""
-    m, pivots = [list(r) for r in rows if any(r)], []
+    """(rank, pivot columns) of rational rows: each row times the lcm of its denominators (keeps rank and pivots),
+    then fraction-free elimination, ``r ← p·r − a·pivot_row`` divided by the gcd of its entries (stays in ℤ)."""
+    m, pivots = [[Fraction(q) for q in r] for r in rows if any(r)], []
+    scales = [math.lcm(*(q.denominator for q in r)) for r in m]
+    m = [[q.numerator * (den // q.denominator) for q in r] for r, den in zip(m, scales)]
     for c in range(width):
         at = next((i for i in range(len(pivots), len(m)) if m[i][c]), None)
         if at is not None:
@@ -121,15 +123,8 @@ def echelon(rows: list, width: int) -> tuple[int, list[int]]:
     return len(pivots), pivots
 
 
-def integer_rows(rows) -> list[list[int]]:
-    """Each rational row times the lcm of its denominators (row scaling keeps rank and pivots)."""
-    rows = [[Fraction(q) for q in row] for row in rows]
-    dens = [math.lcm(*(q.denominator for q in row)) if row else 1 for row in rows]
-    return [[q.numerator * (den // q.denominator) for q in row] for row, den in zip(rows, dens)]
-
-
 def rank(rows, width: int) -> int:
-    return echelon(integer_rows(rows), width)[0]
+    return echelon(rows, width)[0]
 
 
 def solve(rows, rhs) -> list[Fraction] | None:

@@ -1,15 +1,14 @@
 """Checker core: strict reading, the envelope, the model, the kind registry (docs/certificates.md).
 
-Envelope: ``{"format": "geomcheck.cert/1", "kind", "model" (optional when supplied separately),
-"model_sha256", "claim", ...evidence}`` — known keys only, per kind. The model hash is sha256 of
-``json.dumps(canon, sort_keys=True, separators=(",", ":"))``, ``canon`` = the exchange object
-without ``name``, defaults filled in (norm none, eps "0", gamma/beta null, activation relu),
-every number as its string. geomcheck writes lowest terms, so this is the value
-``geomcheck.io.model_sha256`` computes independently; the text is built here directly
-(every string already passed the number grammar, so JSON escapes nothing in it).
+Envelope: ``{"format": "geomcheck.cert/1", "kind", "model" (optional when supplied separately), "model_sha256",
+"claim", ...evidence}`` — known keys only, per kind. The model hash is sha256 of ``json.dumps(canon,
+sort_keys=True, separators=(",", ":"))``, ``canon`` = the exchange object without ``name``, defaults filled in
+(norm none, eps "0", gamma/beta null, activation relu), every number as its string. geomcheck writes lowest terms,
+so this is the value ``geomcheck.io.model_sha256`` computes independently; the text is built here directly (every
+string passes the number grammar, so JSON escapes nothing in it).
 
-Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm). Row i is
-stored as ``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale.
+Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm). Row i is stored as
+``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale.
 """
 
 from __future__ import annotations
@@ -18,12 +17,13 @@ import hashlib
 import json
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import cached_property
 from operator import mul
 from typing import Any, Callable
 
-from geomcheck.checker.arith import dot, echelon, grammar, int_vector, integer_rows, integers, texts
-from geomcheck.checker.gated import attach as attach_gated, hash_parts as gated_hash_parts
+from geomcheck.checker.arith import dot, echelon, grammar, int_vector, integers, texts
 from geomcheck.checker.errors import Rejected, require
+from geomcheck.checker.gated import attach as attach_gated, hash_parts as gated_hash_parts
 
 __all__ = ["Rejected", "Verdict", "CheckedModel", "register", "require", "fields", "read_model", "load_json",
            "canonical_model_sha256", "check_certificate", "check_file"]
@@ -53,18 +53,15 @@ def fields(obj: Any, where: str, required: tuple = (), optional: tuple = ()) -> 
     return obj
 
 
-def _unique(pairs: list) -> dict:
-    require(len({k for k, _ in pairs}) == len(pairs), "read", "duplicate key in an object")
-    return dict(pairs)
-
-
-def _refuse(token):
-    raise Rejected("read", f"{str(token)[:20]} is not an exact number (write \"p/q\" or an integer)")
-
-
 def load_json(text: str) -> Any:
     """json.loads refusing duplicate keys, floats, NaN and Infinity (Rejected)."""
-    return json.loads(text, object_pairs_hook=_unique, parse_float=_refuse, parse_constant=_refuse)
+    def unique(pairs: list) -> dict:
+        require(len({k for k, _ in pairs}) == len(pairs), "read", "duplicate key in an object")
+        return dict(pairs)
+
+    def refuse(token):
+        raise Rejected("read", f"{str(token)[:20]} is not an exact number (write \"p/q\" or an integer)")
+    return json.loads(text, object_pairs_hook=unique, parse_float=refuse, parse_constant=refuse)
 
 
 class CheckedModel:
@@ -73,17 +70,19 @@ class CheckedModel:
     def __init__(self, d, n, kind, eps, activation, alpha, rows, dens, out, sha256, limit):
         self.d, self.n, self.kind, self.eps, self.activation, self.alpha = d, n, kind, eps, activation, alpha
         self.rows, self.dens, self.out, self.sha256, self.limit = rows, dens, out, sha256, limit
-        self.work, self._live, self._frac = 0, None, None
+        self.work, self.normalized = 0, kind in ("layernorm", "rmsnorm")
 
-    normalized = property(lambda self: self.kind in ("layernorm", "rmsnorm"))
-    folded_w = property(lambda self: self.fractions()[0])
-    folded_b = property(lambda self: self.fractions()[1])
+    folded_w = property(lambda self: self.fractions[0])
+    folded_b = property(lambda self: self.fractions[1])
 
+    @cached_property
     def fractions(self) -> tuple[list, list]:  # (w̃_i, b'_i) as exact rationals, for the small-model kinds
-        if self._frac is None:
-            self._frac = ([tuple(Fraction(x, q) for x in r[:-1]) for r, q in zip(self.rows, self.dens)],
-                          [Fraction(r[-1], q) for r, q in zip(self.rows, self.dens)])
-        return self._frac
+        return ([tuple(Fraction(x, q) for x in r[:-1]) for r, q in zip(self.rows, self.dens)],
+                [Fraction(r[-1], q) for r, q in zip(self.rows, self.dens)])
+
+    @cached_property
+    def live(self) -> list[bool]:  # W_out[:, i] ≠ 0
+        return [any(c != "0" for c in col) for col in zip(*self.out)]
 
     def int_vector(self, values, where, length=None) -> tuple[list[int], int]:
         return int_vector(values, where, self.limit, length)  # numbers past ``limit`` characters: rejected
@@ -107,13 +106,11 @@ class CheckedModel:
         """Whether M = W_out·(D_s − D_t)·[w̃ | b'] = Σ_i s_i·c_i·r_iᵀ ≠ 0, flips = {neuron i: s_i = ±1}. One flip:
         iff c_i ≠ 0 and r_i ≠ 0. Several: R = [r_i] = R_P·T with R_P its pivot columns and T the identity on
         them, so M = 0 iff M restricted to the pivot columns is 0."""
-        if self._live is None:
-            self._live = [any(c != "0" for c in col) for col in zip(*self.out)]
         keys = sorted(flips)
         if len(keys) == 1:
-            return self._live[keys[0]] and any(self.rows[keys[0]])
+            return self.live[keys[0]] and any(self.rows[keys[0]])
         require(len(keys) <= MAX_SIMULTANEOUS, "limit", f"{len(keys)} neurons flip at once (limit {MAX_SIMULTANEOUS})")
-        _, pivots = echelon(integer_rows([self.rows[i] for i in keys]), self.d + 1)
+        _, pivots = echelon([self.rows[i] for i in keys], self.d + 1)
         for out_row in self.out:
             coef = [flips[i] * Fraction(out_row[i]) / self.dens[i] for i in keys]
             if any(sum(c * self.rows[i][p] for c, i in zip(coef, keys)) for p in pivots):

@@ -23,5 +23,4 @@ def attach(checked, model: dict, g: list, be: list, bd: int, centres: bool) -> N
             a, den = int_vector(row, f"model.w_up[{i}]", checked.limit)
             scaled = [x * y for x, y in zip(a, g)]
             live.append((len(set(scaled)) > 1 if centres else any(scaled)) or bias_den * dot(a, be) + b * den * bd != 0)
-        out = [any(c != "0" for c in col) for col in zip(*checked.out)]
-        checked.up_live, checked.map_changes = live, lambda flips: any(out[i] and live[i] for i in flips)
+        checked.up_live, checked.map_changes = live, lambda flips: any(checked.live[i] and live[i] for i in flips)

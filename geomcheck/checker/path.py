@@ -1,26 +1,25 @@
 """Checker for kind ``path`` (rays, superposition paths ``x + λ·d``, arcs).
 
-The path is ``x(λ) = x₀ + λ·v``, λ from ``start`` to ``end`` (null: +∞). Neuron i's pre-activation
-h_i(λ) is continuous where the normalization is defined, so its sign changes only at a zero; the
-checker finds every zero itself, as ``p + s·√D`` (rational p, s, D), compared by squaring:
+The path is ``x(λ) = x₀ + λ·v``, λ from ``start`` to ``end`` (null: +∞). Neuron i's pre-activation h_i(λ) is
+continuous where the normalization is defined, so its sign changes only at a zero; the checker finds every zero
+itself, as ``(p + s·√D)/q`` (integers p, s, D, q), compared by squaring:
 * no normalization: ``h_i(λ) = w_i·x₀ + b_i + λ·(w_i·v)``;
 * LayerNorm/RMSNorm: with ``u = P·x(λ)``, ``A = w̃_i·u``, ``N = ‖u‖² + dε``, ``h_i ∝ √d·A + b'_i·√N``
   vanishes where ``q_i = d·A² − b'_i²·N = 0`` **and** ``sign(A) = −sign(b'_i)`` (b'_i = 0: A = 0).
 
-Conditions checked: the path is well formed and N > 0 on its domain; witnesses lie in the
-domain with ``witness_k < lo_k ≤ hi_k < witness_{k+1}``; every zero of every neuron in the domain
-lies in a crossing interval listing the neuron, every listed neuron has a zero there, and the
-zeros in one interval are one number; the exact pattern at the first witness is the stated one;
-each later stated pattern is the previous one with the neurons that *change sign* at the
-crossing flipped; each ``map_changes`` is ``W_out·(D_s − D_t)·[w̃ | b'] ≠ 0``; the claim; critical norms.
+Conditions checked: the path is well formed and N > 0 on its domain; witnesses lie in the domain with
+``witness_k < lo_k ≤ hi_k < witness_{k+1}``; every zero of every neuron in the domain lies in a crossing interval
+listing the neuron, every listed neuron has a zero there, and the zeros in one interval are one number; the exact
+pattern at the first witness is the stated one; each later stated pattern is the previous one with the neurons
+that *change sign* at the crossing flipped; each ``map_changes`` is ``W_out·(D_s − D_t)·[w̃ | b'] ≠ 0``; the
+claim; critical norms.
 
-Why deriving the later patterns is sound: between ``witness_k`` and ``witness_{k+1}`` every zero
-of every neuron lies at the one point of interval k (checked), so h_i keeps its sign on each side
-and changes sign there iff the zero has odd multiplicity. Without normalization a zero of a
-nonconstant linear h_i always does. With it, ``h_i·(√d·A − b'_i·√N) = q_i`` and the second factor
-is ``−2b'_i·√N ≠ 0`` at the zero (b'_i ≠ 0), so h_i changes sign iff q_i does, iff the root is
-simple (q_i linear, or its discriminant ≠ 0); with b'_i = 0, h_i ∝ A is linear and changes sign.
-If q_i ≡ 0, h_i never vanishes (b'_i ≠ 0) or always does, and keeps its symbol. So one exact
+Why deriving the later patterns is sound: between ``witness_k`` and ``witness_{k+1}`` every zero of every neuron
+lies at the one point of interval k (checked), so h_i keeps its sign on each side and changes sign there iff the
+zero has odd multiplicity. Without normalization a zero of a nonconstant linear h_i always does. With it,
+``h_i·(√d·A − b'_i·√N) = q_i`` and the second factor is ``−2b'_i·√N ≠ 0`` at the zero (b'_i ≠ 0), so h_i changes
+sign iff q_i does, iff the root is simple (q_i linear, or its discriminant ≠ 0); with b'_i = 0, h_i ∝ A is linear
+and changes sign. If q_i ≡ 0, h_i never vanishes (b'_i ≠ 0) or always does, and keeps its symbol. So one exact
 pattern and the verified crossings fix every witness's exact pattern.
 """
 
@@ -37,7 +36,7 @@ SYMBOL = "0+-"  # SYMBOL[sign]: 1 → '+', -1 → '-', 0 → '0'
 
 def roots(c2: int, c1: int, c0: int) -> list[tuple]:
     """Distinct real roots of c2·λ² + c1·λ + c0 as (p, s, D, q) meaning (p + s·√D)/q, q > 0, increasing;
-    [] for the zero polynomial."""
+    [] for the zero polynomial. A rational t is (t.numerator, 0, 0, t.denominator)."""
     if c2 == 0:
         return [] if c1 == 0 else [(-c0 * sign(c1), 0, 0, abs(c1))]
     disc, p, q = c1 * c1 - 4 * c2 * c0, -c1 * sign(c2), 2 * abs(c2)
@@ -84,24 +83,17 @@ class Path:
             self.n1, self.n2 = 2 * e * den0 * den1 * dot(u0, u1), e * den0 * den0 * dot(u1, u1)
             self.a0 = [den1 * dot(r, u0) for r in rows] if any(u0) else [0] * model.n
             self.a1 = [den0 * dot(r, u1) for r in rows]
-            self._require_defined(u0, u1, den0, den1)
+            require(model.eps or any(u0) or any(u1), "normalization", "the whole path centres to 0, where it is undefined")
+            if model.eps == 0 and any(u1):  # N = ‖u‖² can vanish only at λ* (u0 + λ*·u1·δ₀/δ₁ ⊥ u1), where u = 0
+                t = Fraction(-dot(u0, u1) * den1, dot(u1, u1) * den0)
+                require(any(t.denominator * den1 * a + t.numerator * den0 * b for a, b in zip(u0, u1))
+                        or not self.contains((t.numerator, 0, 0, t.denominator)), "normalization",
+                        f"x(λ) centres to 0 at λ = {show(t)}, inside the path: the normalization is undefined there")
         else:
             u1 = v
-            self.a0 = [g * den1 * dot(r, x0) + b * den0 * den1 for r, b, g in zip(rows, self.bn, self.bd)]
-            self.a1 = [g * den0 * dot(r, v) for r, g in zip(rows, self.bd)]
+            self.a0 = [c * den1 * dot(r, x0) + b * den0 * den1 for r, b, c in zip(rows, self.bn, self.bd)]
+            self.a1 = [c * den0 * dot(r, v) for r, c in zip(rows, self.bd)]
         self.scale = Fraction(dot(u1, u1), den1 * den1)  # ‖P·v‖², for critical norms
-
-    def _require_defined(self, u0, u1, den0, den1) -> None:
-        """N(λ) > 0 on the domain: with ε = 0 it fails only where u0/den0 + λ·u1/den1 = 0."""
-        if self.model.eps > 0:
-            return
-        if not any(u1):
-            require(any(u0), "normalization", "the whole path centres to 0, where the normalization is undefined")
-            return
-        lam = Fraction(-dot(u0, u1) * den1, dot(u1, u1) * den0)  # the only λ where u(λ) can vanish
-        if not any(lam.denominator * den1 * a + lam.numerator * den0 * b for a, b in zip(u0, u1)):
-            require(not self.contains((lam.numerator, 0, 0, lam.denominator)), "normalization",
-                    f"x(λ) centres to 0 at λ = {show(lam)}, inside the path: the normalization is undefined there")
 
     def contains(self, root) -> bool:
         low = compare(root, self.start)
@@ -117,8 +109,8 @@ class Path:
             return [SYMBOL[sign(a0 * td + a1 * tn)] for a0, a1 in zip(self.a0, self.a1)]
         radicand = self.k * (self.n0 * td * td + self.n1 * tn * td + self.n2 * tn * tn)  # k·N·td²
         require(radicand > 0, "normalization", f"undefined at λ = {show(t)}")
-        return [SYMBOL[sign_surd(self.k * g * (a0 * td + a1 * tn), b, radicand)]  # times √k·td
-                for a0, a1, b, g in zip(self.a0, self.a1, self.bn, self.bd)]
+        return [SYMBOL[sign_surd(self.k * c * (a0 * td + a1 * tn), b, radicand)]  # times √k·td
+                for a0, a1, b, c in zip(self.a0, self.a1, self.bn, self.bd)]
 
     def zeros(self, i: int) -> list[tuple]:
         """Zeros of h_i in the domain as (root, changes sign)."""
@@ -151,14 +143,14 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     require(len(segments) == len(crossings) + 1, "segments", "there must be one more segment than crossings")
     witnesses, intervals = [], []
     for k, seg in enumerate(segments):
-        witnesses.append(model.number(fields(seg, f"segments[{k}]", ("witness", "pattern"))["witness"], f"segments[{k}].witness"))
-        require(path.contains((witnesses[k].numerator, 0, 0, witnesses[k].denominator)), f"segments[{k}].witness", "outside the path's interval")
+        t = model.number(fields(seg, f"segments[{k}]", ("witness", "pattern"))["witness"], f"segments[{k}].witness")
+        require(path.contains((t.numerator, 0, 0, t.denominator)), f"segments[{k}].witness", "outside the path's interval")
+        witnesses.append(t)
     for k, crossing in enumerate(crossings):
-        fields(crossing, f"crossings[{k}]", ("neurons", "interval", "map_changes"))
+        neurons = fields(crossing, f"crossings[{k}]", ("neurons", "interval", "map_changes"))["neurons"]
         lo, hi = model.vector(crossing["interval"], f"crossings[{k}].interval", 2)
         require(witnesses[k] < lo <= hi < witnesses[k + 1], f"crossings[{k}].interval",
                 "[lo, hi] must lie strictly between the neighbouring witnesses")
-        neurons = crossing["neurons"]
         require(type(neurons) is list and neurons and all(type(i) is int for i in neurons)
                 and neurons == sorted(set(neurons)) and 0 <= neurons[0] and neurons[-1] < model.n,
                 f"crossings[{k}].neurons", "expected distinct neuron indices in increasing order")
@@ -172,20 +164,17 @@ def check_path(cert: dict, model: CheckedModel) -> str:
                     f"neuron {i} changes sign at λ = {_show(root)}, outside every crossing interval")
             inside[home].append((i, root, changes))
             zeros.setdefault(i, []).append(root)
-    pattern = path.pattern(witnesses[0])
+    pattern, changes = path.pattern(witnesses[0]), 0
     require(segments[0]["pattern"] == "".join(pattern), "segments[0].pattern",
             f"at λ = {show(witnesses[0])} the exact pattern is {''.join(pattern)[:200]}")
-    changes = 0
     for k, (lo, hi, neurons) in enumerate(intervals):
         found = sorted({i for i, _, _ in inside[k]})
         require(found == neurons, f"crossings[{k}].neurons", f"the neurons vanishing in [lo, hi] are {found[:20]}")
         first = inside[k][0][1]
         require(all(same_number(first, r) for _, r, _ in inside[k]), f"crossings[{k}]", "[lo, hi] holds zeros at different λ")
-        flips = {}
-        for i, _, flip in inside[k]:
-            if flip:
-                flips[i] = 1 if pattern[i] == "+" else -1
-                pattern[i] = "-" if pattern[i] == "+" else "+"
+        flips = {i: 1 if pattern[i] == "+" else -1 for i, _, flip in inside[k] if flip}
+        for i, s in flips.items():
+            pattern[i] = "-" if s > 0 else "+"
         current = "".join(pattern)
         require(segments[k + 1]["pattern"] == current, f"segments[{k + 1}].pattern", f"the exact pattern is {current[:200]}")
         differs = bool(flips) and model.map_changes(flips)
@@ -204,22 +193,22 @@ def check_path(cert: dict, model: CheckedModel) -> str:
 
 
 def check_critical_norms(cert: dict, path: Path, model: CheckedModel, zeros: dict) -> str:
-    """Rays only: neuron i flips at centred squared norm λ*²·‖Pv‖², λ*² rational (q_i has no linear term)."""
+    """Rays only: neuron i flips at centred squared norm λ*²·‖Pv‖², λ*² rational (q_i has no linear term); the
+    listed norms are exactly these, once each, and ``constant_above`` is the largest."""
     require(path.ray_shape, "critical_norms", "critical norms are stated for rays only")
-    norms = {}
+    norms, seen, listed = {}, {}, cert.get("critical_norms", [])
     for i, ((p, s, disc, q), *more) in zeros.items():
         require(not more and (p == 0 or s == 0), "critical_norms", f"neuron {i} has two zeros, or one not of the ray form")
         norms[i] = Fraction(p * p + s * s * disc, q * q) * path.scale
-    if "critical_norms" in cert:
-        require(type(cert["critical_norms"]) is list, "critical_norms", "expected a list")
-        seen = {}
-        for k, entry in enumerate(cert["critical_norms"]):
-            i = fields(entry, f"critical_norms[{k}]", ("neuron", "squared_norm"))["neuron"]
-            require(type(i) is int and i in norms and i not in seen, f"critical_norms[{k}]",
-                    "not a neuron that flips on this ray, or listed twice")
-            seen[i] = model.number(entry["squared_norm"], f"critical_norms[{k}].squared_norm")
-            require(seen[i] == norms[i], f"critical_norms[{k}]", f"neuron {i} flips at squared centred norm {show(norms[i])}")
-        require(len(seen) == len(norms), "critical_norms", f"neurons {sorted(set(norms) - set(seen))[:20]} flip but are not listed")
+    require(type(listed) is list, "critical_norms", "expected a list")
+    for k, entry in enumerate(listed):
+        i = fields(entry, f"critical_norms[{k}]", ("neuron", "squared_norm"))["neuron"]
+        require(type(i) is int and i in norms and i not in seen, f"critical_norms[{k}]",
+                "not a neuron that flips on this ray, or listed twice")
+        seen[i] = model.number(entry["squared_norm"], f"critical_norms[{k}].squared_norm")
+        require(seen[i] == norms[i], f"critical_norms[{k}]", f"neuron {i} flips at squared centred norm {show(norms[i])}")
+    require(len(seen) == len(norms) or "critical_norms" not in cert, "critical_norms",
+            f"neurons {sorted(set(norms) - set(seen))[:20]} flip but are not listed")
     top = max(norms.values(), default=Fraction(0))
     if "constant_above" in cert:
         require(model.number(cert["constant_above"], "constant_above") == top, "constant_above",
