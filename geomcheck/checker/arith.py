@@ -2,8 +2,7 @@
 
 Numbers are JSON integers (not booleans) or strings ``0 | -?[1-9][0-9]*(/[1-9][0-9]*)?`` — no floats,
 decimals, spaces, ``+``, leading zeros or ``-0``. Vectors are read as integer numerators over one common
-denominator: Python integers are fast, ``Fraction`` normalises on every operation (kept for O(1)-per-item work).
-"""
+denominator: Python integers are fast, ``Fraction`` normalises on every operation (kept for O(1)-per-item work)."""
 
 import math
 import re
@@ -24,12 +23,12 @@ def texts(values, where: str, limit: int, length: int | None = None) -> tuple[li
     require(length is None or len(values) == length, where, f"expected {length} entries, got {len(values)}")
     try:
         text = '","'.join(values)
-    except TypeError:
-        values = [str(v) if type(v) is int and v.bit_length() <= 4 * limit else v for v in values]
+    except TypeError:  # ints become decimal text, their size bounded first (str() of a huge int is slow)
         for k, v in enumerate(values):
-            if type(v) is int:
-                raise Rejected(f"{where}[{k}]", f"an integer of {v.bit_length()} bits exceeds the limit of {limit} characters")
-            require(type(v) is str, f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(v))}")
+            require(type(v) is str or type(v) is int and v.bit_length() <= 4 * limit, f"{where}[{k}]",
+                    "an integer over the size limit" if type(v) is int else
+                    f"expected an exact rational \"p/q\" or an integer, got {show(repr(v))}")
+        values = [str(v) for v in values]
         text = '","'.join(values)
     if values and text.count('"') != 2 * len(values) - 2:
         k = next(j for j, v in enumerate(values) if '"' in v)

@@ -18,12 +18,6 @@ from geomcheck.checker.core import CheckedModel, fields, register, require
 from geomcheck.checker.path import Path
 
 
-def _indices(values, where: str, n: int) -> list[int]:
-    require(type(values) is list and all(type(i) is int and 0 <= i < n for i in values) and len(set(values)) == len(values),
-            where, "expected distinct neuron indices")
-    return values
-
-
 def check_ray_pair(cert: dict, model: CheckedModel, pattern_at, ordered: bool = False) -> tuple:
     """Both counterexample kinds: v ≠ 0, 0 < t₁ < t₂, ``patterns`` = the patterns ``pattern_at(v, den, t)``
     computes at t₁·v and t₂·v (v = nums/den), ``neurons`` = exactly those whose on/off state differs (in increasing order if ``ordered``),
@@ -38,7 +32,7 @@ def check_ray_pair(cert: dict, model: CheckedModel, pattern_at, ordered: bool = 
         found = pattern_at(v, den, t)
         require(patterns[k] == found, f"patterns[{k}]", f"the pattern at t = {show(t)} is {found[:200]}")
     flips = {i: (1 if a == "+" else -1) for i, (a, b) in enumerate(zip(*patterns)) if (a == "+") != (b == "+")}
-    neurons = _indices(cert["neurons"], "neurons", model.n)
+    neurons = model.indices(cert["neurons"], "neurons")
     require((neurons if ordered else sorted(neurons)) == sorted(flips), "neurons",
             f"the neurons that switch between t1 and t2 are {sorted(flips)[:20]}")
     require(bool(flips) and model.map_changes(flips), "map_changes", "the two patterns give the same affine map")
@@ -64,7 +58,7 @@ def check_cone(cert: dict, model: CheckedModel) -> str:
     require(type(every) is bool, "claim.every_direction_changes_map", "expected a boolean")
     # g_i = b_i·w_i for b_i ≠ 0; model.rows[i] = den_i·[w_i | b_i], so B_i·W_i = den_i²·g_i (same rank)
     constraining = [i for i in range(model.n) if model.rows[i][-1]]
-    equalities = _indices(cert["equalities"], "equalities", model.n)
+    equalities = model.indices(cert["equalities"], "equalities")
     require(all(model.rows[i][-1] for i in equalities), "equalities", "every index must be a neuron with b_i ≠ 0")
     y = model.vector(cert["y"], "y", len(equalities))
     require(all(c > 0 for c in y), "y", "every weight must be > 0")

@@ -8,10 +8,7 @@ so this is the value ``geomcheck.io.model_sha256`` computes independently; the t
 string passes the number grammar, so JSON escapes nothing in it).
 
 Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm). Row i is stored as
-``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale.
-"""
-
-from __future__ import annotations
+``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale."""
 
 import hashlib
 import json
@@ -94,6 +91,11 @@ class CheckedModel:
     def number(self, value, where) -> Fraction:
         return self.vector([value], where)[0]
 
+    def indices(self, values, where: str) -> list[int]:
+        require(type(values) is list and all(type(i) is int and 0 <= i < self.n for i in values)
+                and len(set(values)) == len(values), where, "expected distinct neuron indices")
+        return values
+
     def spend(self, units: int, what: str) -> None:  # enumeration work; past WORK units: rejected (a resource limit)
         self.work += units
         require(self.work <= WORK, "limit", f"{what} needs more than {WORK} enumeration steps (the work limit)")
@@ -146,7 +148,7 @@ def _canonical(model: Any, limit: int, known=()):
         vecs[key] = (None, "null") if norm.get(key) is None else text(norm[key], f"model.norm.{key}", d)
     j = {key: text for key, (_, text) in vecs.items()}
     alpha = f'"alpha":{j["alpha"][1:-1]},' if kind == "dyt" else ""
-    b_up, tail = gated_hash_parts(model, activation, kind, n, d, limit)  # ("", "]}") unless gated
+    b_up, tail = gated_hash_parts(model, activation, kind, n, d, text)  # ("", "]}") unless gated
     h = hashlib.sha256((f'{{"activation":"{activation}","b_in":{j["b_in"]},"b_out":{j["b_out"]},{b_up}"format":"geomcheck.mlp/1",'
                         f'"norm":{{{alpha}"beta":{j["beta"]},"eps":{j["eps"][1:-1]},"gamma":{j["gamma"]},"kind":"{kind}"}},'
                         '"w_in":[').encode())

@@ -7,8 +7,7 @@ enclosure of h_i containing 0 rejects: no float, no tolerance).
 
 Enclosures: the argument of tanh (increasing) is rounded outward to a multiple of 2^−BITS, as is every later
 bound. For a ≥ 0, tanh(a) = (1 − e)/(1 + e), e = e^(−2a), decreasing in e. e^y for |y| ≤ 1/2 is its Taylor sum
-± 2·|last term|·|y|; larger |y| are halved k times and the enclosure squared k times (monotone for bounds ≥ 0).
-"""
+± 2·|last term|·|y|; larger |y| are halved k times and the enclosure squared k times (monotone for bounds ≥ 0)."""
 
 from fractions import Fraction
 

@@ -20,10 +20,7 @@ zero has odd multiplicity. Without normalization a zero of a nonconstant linear 
 ``h_i·(√d·A − b'_i·√N) = q_i`` and the second factor is ``−2b'_i·√N ≠ 0`` at the zero (b'_i ≠ 0), so h_i changes
 sign iff q_i does, iff the root is simple (q_i linear, or its discriminant ≠ 0); with b'_i = 0, h_i ∝ A is linear
 and changes sign. If q_i ≡ 0, h_i never vanishes (b'_i ≠ 0) or always does, and keeps its symbol. So one exact
-pattern and the verified crossings fix every witness's exact pattern.
-"""
-
-from __future__ import annotations
+pattern and the verified crossings fix every witness's exact pattern."""
 
 from bisect import bisect_right
 from fractions import Fraction
@@ -63,8 +60,7 @@ class Path:
 
     With ``x(λ) = x₀/δ₀ + λ·v/δ₁`` (integer x₀, v) and den_i·b'_i = b_i/c_i (c_i > 0): no normalization,
     ``h_i ∝ a0_i + a1_i·λ``; normalized, ``A_i ∝ a0_i + a1_i·λ``, ``N ∝ n0 + n1·λ + n2·λ²`` and
-    ``h_i ∝ √k·c_i·A_i + b_i·√N``, k = d·e for ε = e'/e. Every factor dropped is positive, so signs and roots stay.
-    """
+    ``h_i ∝ √k·c_i·A_i + b_i·√N``, k = d·e for ε = e'/e. Every factor dropped is positive, so signs and roots stay."""
 
     def __init__(self, model: CheckedModel, x0: list, den0: int, v: list, den1: int, start, end, start_closed, end_closed):
         self.start, self.end, self.start_closed, self.end_closed = start, end, start_closed, end_closed
@@ -96,11 +92,8 @@ class Path:
         self.scale = Fraction(dot(u1, u1), den1 * den1)  # ‖P·v‖², for critical norms
 
     def contains(self, root) -> bool:
-        low = compare(root, self.start)
-        if low < 0 or (low == 0 and not self.start_closed):
-            return False
-        high = -1 if self.end is None else compare(root, self.end)
-        return high < 0 or (high == 0 and self.end_closed)
+        low, high = compare(root, self.start), -1 if self.end is None else compare(root, self.end)
+        return (low > 0 or low == 0 and self.start_closed) and (high < 0 or high == 0 and self.end_closed)
 
     def pattern(self, t: Fraction) -> list[str]:
         """Exact symbols at λ = t: sign(√k·c_i·A_i + b_i·√N) (normalized) or sign(h_i)."""
@@ -126,18 +119,14 @@ class Path:
                 if self.contains((p, s, D, q)) and (b == 0 or sign_surd(a0 * q + a1 * p, a1 * s, D) == -sign(b))]
 
 
-def read_path(spec, model: CheckedModel) -> Path:
-    fields(spec, "path", ("base", "direction", "start", "end", "start_closed", "end_closed"))
+@register("path", ("path", "claim", "crossings", "segments", "critical_norms?", "constant_above?"))
+def check_path(cert: dict, model: CheckedModel) -> str:
+    spec = fields(cert["path"], "path", ("base", "direction", "start", "end", "start_closed", "end_closed"))
     x0, den0 = model.int_vector(spec["base"], "path.base", model.d)
     v, den1 = model.int_vector(spec["direction"], "path.direction", model.d)
     end = None if spec["end"] is None else model.number(spec["end"], "path.end")
-    return Path(model, x0, den0, v, den1, model.number(spec["start"], "path.start"), end,
-                spec["start_closed"], spec["end_closed"])
-
-
-@register("path", ("path", "claim", "crossings", "segments", "critical_norms?", "constant_above?"))
-def check_path(cert: dict, model: CheckedModel) -> str:
-    path = read_path(cert["path"], model)
+    path = Path(model, x0, den0, v, den1, model.number(spec["start"], "path.start"), end, spec["start_closed"],
+                spec["end_closed"])
     crossings, segments = cert["crossings"], cert["segments"]
     require(type(crossings) is list and type(segments) is list, "crossings", "crossings and segments are lists")
     require(len(segments) == len(crossings) + 1, "segments", "there must be one more segment than crossings")
@@ -147,13 +136,12 @@ def check_path(cert: dict, model: CheckedModel) -> str:
         require(path.contains((t.numerator, 0, 0, t.denominator)), f"segments[{k}].witness", "outside the path's interval")
         witnesses.append(t)
     for k, crossing in enumerate(crossings):
-        neurons = fields(crossing, f"crossings[{k}]", ("neurons", "interval", "map_changes"))["neurons"]
+        fields(crossing, f"crossings[{k}]", ("neurons", "interval", "map_changes"))
         lo, hi = model.vector(crossing["interval"], f"crossings[{k}].interval", 2)
         require(witnesses[k] < lo <= hi < witnesses[k + 1], f"crossings[{k}].interval",
                 "[lo, hi] must lie strictly between the neighbouring witnesses")
-        require(type(neurons) is list and neurons and all(type(i) is int for i in neurons)
-                and neurons == sorted(set(neurons)) and 0 <= neurons[0] and neurons[-1] < model.n,
-                f"crossings[{k}].neurons", "expected distinct neuron indices in increasing order")
+        neurons = model.indices(crossing["neurons"], f"crossings[{k}].neurons")
+        require(neurons and neurons == sorted(neurons), f"crossings[{k}].neurons", "expected neurons in increasing order")
         require(type(crossing["map_changes"]) is bool, f"crossings[{k}].map_changes", "expected a boolean")
         intervals.append((lo, hi, neurons))
     inside, zeros = [[] for _ in intervals], {}  # (neuron, root, changes sign) per interval; roots per neuron

@@ -2,8 +2,7 @@
 
 ``h_i = w̃_i·z + b'_i`` (folded by the core). Statements are about the ε = 0 sphere ``S = {z ∈ A : ‖z‖² = d}``,
 A = 1⊥ (LayerNorm) or ℝᵈ, or about A itself ("space"). A pattern over ``+ - *`` asks ``s_i·h_i(z) > 0`` for
-each non-``*`` symbol; with ``a_i = −s_i·w̃_i``, ``g_i = s_i·b'_i`` that is ``a_i·z < g_i``.
-"""
+each non-``*`` symbol; with ``a_i = −s_i·w̃_i``, ``g_i = s_i·b'_i`` that is ``a_i·z < g_i``."""
 
 import math
 from fractions import Fraction
@@ -91,8 +90,7 @@ def _check_inside_ball(entries, model: CheckedModel, pattern: str, a: dict, g: d
     and span A, so a recession direction r ∈ A (a_i·r ≤ 0 ∀i) has c·r ≤ 0 for c and −c: r = 0. Vertices: every
     subset of dim A constraints (plus Σz = 0 for LayerNorm) is solved exactly; each feasible solution must have
     ‖z‖² ≤ d. A bounded polyhedron is the hull of its vertices and ‖·‖² is strictly convex, so the open region lies
-    in the open ball and misses S. C(|signed|, dim A) work units.
-    """
+    in the open ball and misses S. C(|signed|, dim A) work units."""
     ln, directions, vertices = [[1] * model.d] if model.kind == "layernorm" else [], [], 0
     require(type(entries) is list and 0 < len(entries) <= 2 * model.d + 2, "inside_ball", "expected 1 to 2d + 2 entries")
     model.spend(math.comb(len(a), model.d - len(ln)), "the inside_ball vertex enumeration")
@@ -134,8 +132,7 @@ def check_circle_regions(cert: dict, model: CheckedModel) -> str:
     direction to the next is walked as great-circle paths ``p + λ(q − p)``, λ ∈ (0, 1], each under half a turn
     (quarter turns inserted), and the path checker's exact zeros are collected: each gap holds exactly one boundary
     point (P = 1: none), and the walk passes e1 once (once around). So the boundary cuts S into P arcs holding one
-    direction each: P pieces, N = the distinct patterns.
-    """
+    direction each: P pieces, N = the distinct patterns."""
     require(model.d - (model.kind == "layernorm") == 2, "model", "not a circle (LayerNorm d = 3, RMSNorm d = 2)")
     ln = model.kind == "layernorm"
     e1, e2 = ((1, -1, 0), (1, 1, -2)) if ln else ((1, 0), (0, 1))  # an orthogonal basis of A
@@ -178,8 +175,7 @@ def check_cap(cert: dict, model: CheckedModel) -> str:
     cos²ρ_i = b'_i²/(d‖w̃_i‖²); the angular distance δ_i from û to the boundary has ``√M·cos δ_i = alpha_i +
     √(beta_i·M)``. Checked: the ``nearest`` neurons tie exactly, every other boundary neuron has a strictly smaller
     cos δ; ``constant`` iff ``C·√M − alpha_i − √(beta_i·M) > 0`` for every boundary neuron (the closed cap of angle
-    arccos C misses every boundary).
-    """
+    arccos C misses every boundary)."""
     claim = fields(cert["claim"], "claim", ("direction", "nearest"), ("cos", "constant"))
     u = model.centre(model.vector(claim["direction"], "claim.direction", model.d))
     u2, d, (w, b), terms = dot(u, u), model.d, model.fractions, {}
@@ -188,9 +184,9 @@ def check_cap(cert: dict, model: CheckedModel) -> str:
         n2, uw = dot(w[i], w[i]), dot(u, w[i])
         if n2 != 0 and b[i] ** 2 <= d * n2:
             terms[i] = (-uw * b[i] / n2, (1 - uw * uw / (u2 * n2)) * (1 - b[i] ** 2 / (d * n2)))
-    nearest = claim["nearest"]
-    require(type(nearest) is list and all(type(i) is int and i in terms for i in nearest) and (nearest or not terms)
-            and len(set(nearest)) == len(nearest), "claim.nearest", "must list neurons with a boundary on the sphere")
+    nearest = model.indices(claim["nearest"], "claim.nearest")
+    require(all(i in terms for i in nearest) and (nearest or not terms), "claim.nearest",
+            "must list neurons with a boundary on the sphere")
     for i, (a, bb) in terms.items() if nearest else ():
         a0, b0 = terms[nearest[0]]
         c = sign_surds(a - a0, 1, bb * d * u2, -1, b0 * d * u2)  # sign(cos δ_i − cos δ_0)
