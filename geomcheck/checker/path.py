@@ -175,7 +175,7 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     require(type(claim["crossings"]) is int and claim["crossings"] == len(crossings), "claim.crossings",
             f"there are {len(crossings)} crossings")
     extra = check_critical_norms(cert, path, model, zeros) if "critical_norms" in cert or "constant_above" in cert else ""
-    what = ("live gate flip" if hasattr(model, "up_live") else "affine-map change" if model.activation == "relu"
+    what = ("live gate flip" if model.up_live is not None else "affine-map change" if model.activation == "relu"
             else "surrogate-map change")  # a smooth gate's flag compares the ReLU-surrogate maps
     return f"path {verdict}: {len(crossings)} crossing(s), {len(segments)} segment(s), {changes} {what}(s){extra}"
 
