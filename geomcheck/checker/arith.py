@@ -62,10 +62,6 @@ def integers(strs: list[str]) -> tuple[list[int], int]:
     return nums, den
 
 
-def int_vector(values, where: str, limit: int, length: int | None = None) -> tuple[list[int], int]:
-    return integers(grammar(*texts(values, where, limit, length), where, limit))  # read, checked, parsed
-
-
 def show(q) -> str:
     """A number for a message: exact when short, else its size and leading digits."""
     text = str(q)

@@ -18,7 +18,7 @@ from functools import cached_property
 from operator import mul
 from typing import Any, Callable
 
-from geomcheck.checker.arith import dot, echelon, grammar, int_vector, integers, texts
+from geomcheck.checker.arith import dot, echelon, grammar, integers, texts
 from geomcheck.checker.errors import Rejected, require
 
 __all__ = ["Rejected", "Verdict", "CheckedModel", "register", "require", "fields", "read_model", "load_json",
@@ -80,8 +80,8 @@ class CheckedModel:
     def live(self) -> list[bool]:  # W_out[:, i] ≠ 0
         return [any(c != "0" for c in col) for col in zip(*self.out)]
 
-    def int_vector(self, values, where, length=None) -> tuple[list[int], int]:
-        return int_vector(values, where, self.limit, length)  # numbers past ``limit`` characters: rejected
+    def int_vector(self, values, where, length=None) -> tuple[list[int], int]:  # numerators, common denominator
+        return integers(grammar(*texts(values, where, self.limit, length), where, self.limit))
 
     def vector(self, values, where, length=None) -> tuple[Fraction, ...]:
         nums, den = self.int_vector(values, where, length)

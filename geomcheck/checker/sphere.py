@@ -8,7 +8,7 @@ import math
 from fractions import Fraction
 from itertools import combinations
 
-from geomcheck.checker.arith import dot, rank, show, sign, solve, sign_surd, sign_surds
+from geomcheck.checker.arith import dot, rank, show, solve, sign_surd, sign_surds
 from geomcheck.checker.core import CheckedModel, Rejected, fields, register, require
 from geomcheck.checker.path import Path, same_number
 
@@ -16,14 +16,18 @@ MAX_REGIONS_N = 12  # sphere-regions: 2ⁿ exhaustion
 SPHERES = ("layernorm", "rmsnorm")  # the kinds about S only
 
 
-def _pattern(claim, model: CheckedModel) -> tuple[str, dict]:
-    """The claim's pattern and {neuron: s_i} of its signed symbols."""
-    pattern = fields(claim, "claim", ("pattern", "on"))["pattern"]
+def _claim(cert: dict, model: CheckedModel, evidence: tuple) -> tuple[str, dict, str, str]:
+    """The claim's pattern, {neuron: s_i} of its signed symbols, "sphere" or "space", and which one of the two
+    ``evidence`` keys the certificate gives."""
+    claim = fields(cert["claim"], "claim", ("pattern", "on"))
+    pattern, on = claim["pattern"], claim["on"]
     require(type(pattern) is str and len(pattern) == model.n and set(pattern) <= set("+-*"),
             "claim.pattern", f"expected {model.n} symbols from '+-*'")
-    require(claim["on"] in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
-    require(claim["on"] != "sphere" or model.normalized, "claim.on", "the model has no normalization, hence no sphere")
-    return pattern, {i: 1 if c == "+" else -1 for i, c in enumerate(pattern) if c != "*"}
+    require(on in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
+    require(on != "sphere" or model.normalized, "claim.on", "the model has no normalization, hence no sphere")
+    require((evidence[0] in cert) != (evidence[1] in cert), evidence[0], f"expected exactly one of {', '.join(evidence)}")
+    signs = {i: 1 if c == "+" else -1 for i, c in enumerate(pattern) if c != "*"}
+    return pattern, signs, on, evidence[1] if evidence[1] in cert else evidence[0]
 
 
 def _combination(raw, where: str, model: CheckedModel, a: dict) -> tuple[dict, list]:
@@ -38,23 +42,17 @@ def _combination(raw, where: str, model: CheckedModel, a: dict) -> tuple[dict, l
     return y, model.centre([sum(v * a[i][k] for i, v in y.items()) for k in range(model.d)])
 
 
-def _signs_along(model: CheckedModel, y) -> list[int]:
-    """Exact signs at √d·y/‖y‖: sign(√d·w̃·y + b'·√‖y‖²) = sign(w̃·y + b'·√(‖y‖²/d)) (den_i > 0)."""
-    return [sign_surd(dot(r, y), r[-1], Fraction(dot(y, y), model.d)) for r in model.rows]
-
-
 @register("sphere-feasible", ("claim", "witness?", "direction?"))
 def check_feasible(cert: dict, model: CheckedModel) -> str:
     """A witness z ∈ A (on S: ``‖z‖² = d`` exactly), or on S a direction y ≠ 0 in A (z = √d·y/‖y‖), has the pattern."""
-    pattern, signed = _pattern(cert["claim"], model)
-    on, key = cert["claim"]["on"], "direction" if "direction" in cert else "witness"
-    require(("direction" in cert) != ("witness" in cert), "witness", "expected exactly one of witness, direction")
+    pattern, signed, on, key = _claim(cert, model, ("witness", "direction"))
     require(key == "witness" or on == "sphere", "direction", "a direction witness is for the sphere only")
     z = model.vector(cert[key], key, model.d)
     require(model.kind != "layernorm" or sum(z) == 0, key, "does not sum to 0 (LayerNorm: must lie in 1⊥)")
     require(key == "witness" or any(z), "direction", "is zero")
     require(key == "direction" or on == "space" or dot(z, z) == model.d, "witness", f"‖z‖² ≠ d = {model.d}: not on the sphere")
-    signs = _signs_along(model, z) if key == "direction" else [sign(dot(r, z) + r[-1]) for r in model.rows]
+    # signs at z, or at √d·y/‖y‖: sign(√d·w̃·y + b'·√‖y‖²) = sign(w̃·y + b'·√(‖y‖²/d)) (den_i > 0)
+    signs = [sign_surd(dot(r, z), r[-1], dot(z, z) / model.d if key == "direction" else 1) for r in model.rows]
     for i, s in signed.items():
         require(signs[i] == s, key, f"neuron {i} has sign {signs[i]} there, the pattern says {pattern[i]}")
     return f"pattern {pattern[:200]} is realised on the {on} by an exact witness"
@@ -65,11 +63,9 @@ def check_infeasible(cert: dict, model: CheckedModel) -> str:
     """Multipliers y_i ≥ 0, some > 0, on signed neurons; ``r = P·Σ y_i a_i``, ``G = Σ y_i g_i``. In space: r = 0
     and G ≤ 0 (Farkas: 0 = r·z < G ≤ 0). On S: G ≤ 0 and G² ≥ d‖r‖² (so r·z < G ≤ −√d‖r‖ ≤ r·z, Cauchy–Schwarz).
     Or, on S, ``inside_ball`` (:func:`_check_inside_ball`)."""
-    pattern, signs = _pattern(cert["claim"], model)
-    on, (w, b) = cert["claim"]["on"], model.fractions
+    (pattern, signs, on, key), (w, b) = _claim(cert, model, ("multipliers", "inside_ball")), model.fractions
     a, g = {i: [-s * x for x in w[i]] for i, s in signs.items()}, {i: s * b[i] for i, s in signs.items()}
-    require(("inside_ball" in cert) != ("multipliers" in cert), "multipliers", "expected exactly one of multipliers, inside_ball")
-    if "inside_ball" in cert:
+    if key == "inside_ball":
         require(on == "sphere", "inside_ball", "is evidence for the sphere only")
         return _check_inside_ball(cert["inside_ball"], model, pattern, a, g)
     y, r = _combination(cert["multipliers"], "multipliers", model, a)
@@ -143,7 +139,7 @@ def check_circle_regions(cert: dict, model: CheckedModel) -> str:
     for k, arc in enumerate(arcs):
         y = model.int_vector(fields(arc, f"arcs[{k}]", ("direction", "pattern"))["direction"], f"arcs[{k}].direction", model.d)[0]
         require((not ln or sum(y) == 0) and any(y), f"arcs[{k}].direction", "must be nonzero and in the plane")
-        signs = _signs_along(model, y)
+        signs = [sign_surd(dot(r, y), r[-1], Fraction(dot(y, y), model.d)) for r in model.rows]  # at √d·y/‖y‖
         require(all(s or not any(r) for s, r in zip(signs, model.rows)), f"arcs[{k}]", "the direction lies on a boundary")
         dirs.append(y), pats.append("".join("0+-"[s] for s in signs))
         require(arc["pattern"] == pats[-1], f"arcs[{k}].pattern", f"the direction has pattern {pats[-1][:200]}")
