@@ -1,14 +1,12 @@
 """Checker core: strict reading, the envelope, the model, the kind registry (docs/certificates.md).
 
 Envelope: ``{"format": "geomcheck.cert/1", "kind", "model" (optional when supplied separately), "model_sha256",
-"claim", ...evidence}`` — known keys only, per kind. The model hash is sha256 of ``json.dumps(canon,
-sort_keys=True, separators=(",", ":"))``, ``canon`` = the exchange object without ``name``, defaults filled in
-(norm none, eps "0", gamma/beta null, activation relu), every number as its string. geomcheck writes lowest terms,
-so this is the value ``geomcheck.io.model_sha256`` computes independently; the text is built here directly (every
-string passes the number grammar, so JSON escapes nothing in it).
-
-Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm). Row i is stored as
-``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale."""
+"claim", ...evidence}`` — known keys only, per kind. The model hash is sha256 of ``json.dumps(canon, sort_keys=True,
+separators=(",", ":"))``, ``canon`` = the exchange object without ``name``, defaults filled in (norm none, eps "0",
+gamma/beta null, activation relu), every number as its string: the value ``geomcheck.io.model_sha256`` computes
+independently (geomcheck writes lowest terms). The text is built here directly: the number grammar leaves JSON
+nothing to escape. Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm); row i is
+stored as ``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale."""
 
 import hashlib
 import json

@@ -2,10 +2,9 @@
 
 The path is ``x(λ) = x₀ + λ·v``, λ from ``start`` to ``end`` (null: +∞). Neuron i's pre-activation h_i(λ) is
 continuous where the normalization is defined, so its sign changes only at a zero; the checker finds every zero
-itself, as ``(p + s·√D)/q`` (integers p, s, D, q), compared by squaring:
-* no normalization: ``h_i(λ) = w_i·x₀ + b_i + λ·(w_i·v)``;
-* LayerNorm/RMSNorm: with ``u = P·x(λ)``, ``A = w̃_i·u``, ``N = ‖u‖² + dε``, ``h_i ∝ √d·A + b'_i·√N``
-  vanishes where ``q_i = d·A² − b'_i²·N = 0`` **and** ``sign(A) = −sign(b'_i)`` (b'_i = 0: A = 0).
+itself, as ``(p + s·√D)/q`` (integers p, s, D, q), compared by squaring. Without normalization, ``h_i(λ) = w_i·x₀ +
+b_i + λ·(w_i·v)``. With LayerNorm/RMSNorm, ``u = P·x(λ)``, ``A = w̃_i·u``, ``N = ‖u‖² + dε``: ``h_i ∝ √d·A + b'_i·√N``
+vanishes where ``q_i = d·A² − b'_i²·N = 0`` **and** ``sign(A) = −sign(b'_i)`` (b'_i = 0: A = 0).
 
 Conditions checked: the path is well formed and N > 0 on its domain; witnesses lie in the domain with
 ``witness_k < lo_k ≤ hi_k < witness_{k+1}``; every zero of every neuron in the domain lies in a crossing interval

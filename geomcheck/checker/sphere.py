@@ -18,7 +18,7 @@ SPHERES = ("layernorm", "rmsnorm")  # the kinds about S only
 
 def _claim(cert: dict, model: CheckedModel, evidence: tuple) -> tuple[str, dict, str, str]:
     """The claim's pattern, {neuron: s_i} of its signed symbols, "sphere" or "space", and which one of the two
-    ``evidence`` keys the certificate gives."""
+    ``evidence`` keys the certificate gives (the second is evidence on the sphere only)."""
     claim = fields(cert["claim"], "claim", ("pattern", "on"))
     pattern, on = claim["pattern"], claim["on"]
     require(type(pattern) is str and len(pattern) == model.n and set(pattern) <= set("+-*"),
@@ -26,6 +26,7 @@ def _claim(cert: dict, model: CheckedModel, evidence: tuple) -> tuple[str, dict,
     require(on in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
     require(on != "sphere" or model.normalized, "claim.on", "the model has no normalization, hence no sphere")
     require((evidence[0] in cert) != (evidence[1] in cert), evidence[0], f"expected exactly one of {', '.join(evidence)}")
+    require(evidence[1] not in cert or on == "sphere", evidence[1], "is evidence for the sphere only")
     signs = {i: 1 if c == "+" else -1 for i, c in enumerate(pattern) if c != "*"}
     return pattern, signs, on, evidence[1] if evidence[1] in cert else evidence[0]
 
@@ -46,7 +47,6 @@ def _combination(raw, where: str, model: CheckedModel, a: dict) -> tuple[dict, l
 def check_feasible(cert: dict, model: CheckedModel) -> str:
     """A witness z ∈ A (on S: ``‖z‖² = d`` exactly), or on S a direction y ≠ 0 in A (z = √d·y/‖y‖), has the pattern."""
     pattern, signed, on, key = _claim(cert, model, ("witness", "direction"))
-    require(key == "witness" or on == "sphere", "direction", "a direction witness is for the sphere only")
     z = model.vector(cert[key], key, model.d)
     require(model.kind != "layernorm" or sum(z) == 0, key, "does not sum to 0 (LayerNorm: must lie in 1⊥)")
     require(key == "witness" or any(z), "direction", "is zero")
@@ -66,7 +66,6 @@ def check_infeasible(cert: dict, model: CheckedModel) -> str:
     (pattern, signs, on, key), (w, b) = _claim(cert, model, ("multipliers", "inside_ball")), model.fractions
     a, g = {i: [-s * x for x in w[i]] for i, s in signs.items()}, {i: s * b[i] for i, s in signs.items()}
     if key == "inside_ball":
-        require(on == "sphere", "inside_ball", "is evidence for the sphere only")
         return _check_inside_ball(cert["inside_ball"], model, pattern, a, g)
     y, r = _combination(cert["multipliers"], "multipliers", model, a)
     G = sum(v * g[i] for i, v in y.items())
