@@ -157,8 +157,9 @@ def _canonical(model: Any, limit: int, known=()) -> tuple[dict, str]:
                        f'{text("b_out", model["b_out"], "model.b_out", len(w_out))},{b_up}"format":"geomcheck.mlp/1",'
                        f'"norm":{{{alpha}"beta":{beta},"eps":{eps},"gamma":{gamma},"kind":"{kind}"}}'.encode())
     for key, width in (("w_in", d), ("w_out", n), ("w_up", d))[:3 if gated else 2]:  # sorted keys, as in the text
-        rows = ",".join(text(key, r, f"model.{key}[{i}]", width) for i, r in enumerate(model[key]))
-        h.update(f',"{key}":[{rows}]'.encode())
+        h.update(f',"{key}":['.encode())
+        h.update(",".join(text(key, r, f"model.{key}[{i}]", width) for i, r in enumerate(model[key])).encode())
+        h.update(b"]")
     h.update(b"}")
     if h.hexdigest() not in known:
         for values, row_text, where in read:
@@ -218,7 +219,6 @@ CLASSIC_NORMS = ("layernorm", "rmsnorm", "none")
 def register(kind: str, keys: tuple, norms: tuple = CLASSIC_NORMS) -> Callable:
     """``@register("path", keys)`` on ``check(cert, model) -> summary``; ``keys`` are the kind's
     top-level keys besides the envelope, ``norms`` the normalizations it is about."""
-
     def decorate(fn: Callable) -> Callable:
         _CHECKS[kind] = (fn, keys, norms)
         return fn
