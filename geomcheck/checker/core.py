@@ -66,9 +66,6 @@ class CheckedModel:
         self.rows, self.dens, self.out, self.sha256, self.limit, self.up_live = rows, dens, out, sha256, limit, up_live
         self.work, self.normalized = 0, kind in ("layernorm", "rmsnorm")
 
-    folded_w = property(lambda self: self.fractions[0])
-    folded_b = property(lambda self: self.fractions[1])
-
     @cached_property
     def fractions(self) -> tuple[list, list]:  # (w̃_i, b'_i) as exact rationals, for the small-model kinds
         return ([tuple(Fraction(x, q) for x in r[:-1]) for r, q in zip(self.rows, self.dens)],
