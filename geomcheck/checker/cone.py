@@ -17,9 +17,9 @@ from geomcheck.checker.path import Path
 
 
 def check_ray_pair(cert: dict, model: CheckedModel, pattern_at, ordered: bool = False) -> tuple:
-    """Both counterexample kinds: v ≠ 0, 0 < t₁ < t₂, ``patterns`` = the patterns ``pattern_at(v, den, t)``
-    computes at t₁·v and t₂·v (v = nums/den), ``neurons`` = exactly those whose on/off state differs (in increasing order if ``ordered``),
-    and ``W_out·(D₁ − D₂)·[w̃ | b'] ≠ 0``: two different affine maps on the ray. Returns (t₁, t₂, patterns)."""
+    """Both counterexample kinds: v ≠ 0, 0 < t₁ < t₂, ``patterns`` = what ``pattern_at(v, den, t)`` gives at t₁·v
+    and t₂·v (v = nums/den), ``neurons`` = exactly those whose on/off state differs (increasing if ``ordered``), and
+    ``W_out·(D₁ − D₂)·[w̃ | b'] ≠ 0``: two different affine maps on the ray. Returns (t₁, t₂, patterns)."""
     v, den = model.int_vector(cert["direction"], "direction", model.d)
     require(any(v), "direction", "the zero vector has no direction")
     t1, t2 = model.vector(cert["scales"], "scales", 2)

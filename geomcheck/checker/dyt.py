@@ -10,6 +10,7 @@ bound. For a ≥ 0, tanh(a) = (1 − e)/(1 + e), e = e^(−2a), decreasing in e.
 ± 2·|last term|·|y|; larger |y| are halved k times and the enclosure squared k times (monotone for bounds ≥ 0)."""
 
 from fractions import Fraction
+from functools import partial
 
 from geomcheck.checker.arith import show
 from geomcheck.checker.cone import check_ray_pair
@@ -65,6 +66,6 @@ def certified_pattern(model: CheckedModel, v: list[int], den: int, t: Fraction) 
 @register("dyt-counterexample", ("claim", "direction", "scales", "patterns", "neurons"), norms=("dyt",))
 def check_dyt_counterexample(cert: dict, model: CheckedModel) -> str:
     require(fields(cert["claim"], "claim", ("monosemantic",))["monosemantic"] is False, "claim", "expected monosemantic: false")
-    t1, t2, (p1, p2) = check_ray_pair(cert, model, lambda v, den, t: certified_pattern(model, v, den, t), ordered=True)
+    t1, t2, (p1, p2) = check_ray_pair(cert, model, partial(certified_pattern, model), ordered=True)
     return f"the DyT ray through the direction has certified patterns {p1[:200]} at t = {show(t1)} and {p2[:200]} " \
            f"at t = {show(t2)}, with different affine maps"

@@ -78,7 +78,7 @@ class Path:
             self.n1, self.n2 = 2 * e * den0 * den1 * dot(u0, u1), e * den0 * den0 * dot(u1, u1)
             self.a0 = [den1 * dot(r, u0) for r in rows] if any(u0) else [0] * model.n
             self.a1 = [den0 * dot(r, u1) for r in rows]
-            require(model.eps or any(u0) or any(u1), "normalization", "the whole path centres to 0, where it is undefined")
+            require(model.eps or any(u0) or any(u1), "normalization", "the whole path centres to 0: undefined there")
             if model.eps == 0 and any(u1):  # N = ‖u‖² can vanish only at λ* (u0 + λ*·u1·δ₀/δ₁ ⊥ u1), where u = 0
                 t = Fraction(-dot(u0, u1) * den1, dot(u1, u1) * den0)
                 require(any(t.denominator * den1 * a + t.numerator * den0 * b for a, b in zip(u0, u1))
@@ -132,7 +132,7 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     witnesses, intervals = [], []
     for k, seg in enumerate(segments):
         t = model.number(fields(seg, f"segments[{k}]", ("witness", "pattern"))["witness"], f"segments[{k}].witness")
-        require(path.contains((t.numerator, 0, 0, t.denominator)), f"segments[{k}].witness", "outside the path's interval")
+        require(path.contains((t.numerator, 0, 0, t.denominator)), f"segments[{k}].witness", "outside the path")
         witnesses.append(t)
     for k, crossing in enumerate(crossings):
         fields(crossing, f"crossings[{k}]", ("neurons", "interval", "map_changes"))
@@ -140,7 +140,7 @@ def check_path(cert: dict, model: CheckedModel) -> str:
         require(witnesses[k] < lo <= hi < witnesses[k + 1], f"crossings[{k}].interval",
                 "[lo, hi] must lie strictly between the neighbouring witnesses")
         neurons = model.indices(crossing["neurons"], f"crossings[{k}].neurons")
-        require(neurons and neurons == sorted(neurons), f"crossings[{k}].neurons", "expected neurons in increasing order")
+        require(neurons and neurons == sorted(neurons), f"crossings[{k}].neurons", "expected increasing order")
         require(type(crossing["map_changes"]) is bool, f"crossings[{k}].map_changes", "expected a boolean")
         intervals.append((lo, hi, neurons))
     inside, zeros = [[] for _ in intervals], {}  # (neuron, root, changes sign) per interval; roots per neuron

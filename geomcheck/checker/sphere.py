@@ -25,7 +25,7 @@ def _claim(cert: dict, model: CheckedModel, evidence: tuple) -> tuple[str, dict,
             "claim.pattern", f"expected {model.n} symbols from '+-*'")
     require(on in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
     require(on != "sphere" or model.normalized, "claim.on", "the model has no normalization, hence no sphere")
-    require((evidence[0] in cert) != (evidence[1] in cert), evidence[0], f"expected exactly one of {', '.join(evidence)}")
+    require((evidence[0] in cert) != (evidence[1] in cert), evidence[0], f"expected one of {', '.join(evidence)}")
     require(evidence[1] not in cert or on == "sphere", evidence[1], "is evidence for the sphere only")
     signs = {i: 1 if c == "+" else -1 for i, c in enumerate(pattern) if c != "*"}
     return pattern, signs, on, evidence[1] if evidence[1] in cert else evidence[0]
