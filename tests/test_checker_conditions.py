@@ -150,9 +150,9 @@ def corpus(produced) -> list:
     relabel["model"]["activation"] = "identity"
     detached = {k: v for k, v in valid[0].items() if k != "model"}
     ray = next(c for c in valid if c["kind"] == "path")
-    typed = []  # the number reader's own conditions: not a list, wrong length, huge int, float, too long
+    typed = []  # the number reader's own conditions: not a list, wrong length, huge int, float, too long, a quote
     for value in ("0", ray["path"]["base"][:-1], [7 ** 20000] + ray["path"]["base"][1:], [0.5] + ray["path"]["base"][1:],
-                  ["1/" + "3" * 5000] + ray["path"]["base"][1:]):
+                  ["1/" + "3" * 5000] + ray["path"]["base"][1:], ['1","2'] + ray["path"]["base"][1:]):
         typed.append(dict(ray, path=dict(ray["path"], base=value)))
     return out + _hostile() + typed + [relabel, detached, dict(valid[0], extra=1)]
 

@@ -107,6 +107,7 @@ def test_unknown_keys_and_wrong_types_are_rejected(ray):
         (lambda c: c["path"].update(start="-0"), "path.start"),
         (lambda c: c["path"].update(base=[[0], 0, 0]), "path.base"),
         (lambda c: c["path"].update(base=["0"] * 4), "path.base"),
+        (lambda c: c["path"].update(base=['1","2', "0", "0"]), "path.base[0]"),   # a quote would shift the entries
         (lambda c: c.update(segments={"0": 1}), "crossings"),
         (lambda c: c.update(model_sha256=None), "model_sha256"),
         (lambda c: c.update(kind=["path"]), "kind"),
@@ -238,12 +239,12 @@ def _code_lines(path: Path) -> int:
 
 
 def test_the_checker_stays_within_its_line_budget():
-    """Issue 11: core + path ≤ 500 lines; the whole checker ≤ 1,000 lines of code. With docstrings and blank lines
-    the whole checker is held at ≤ 1,120 (1,116 with the gated-MLP kind keys in checker/gated.py):
-    the issue's 1,000 total is not reached — the sphere, cone and DyT kinds with the arithmetic they share take
-    ~600 of them, core + path ~485, and closing the gap means cutting checks or blank lines, not duplication."""
+    """Issue 11: core + path ≤ 500 lines, the whole checker ≤ 1,000 lines. Lines of code (not blank, comment or
+    docstring) are held at ≤ 730 (728); with the docstrings that state each condition and the blank lines between
+    definitions the whole checker (`wc -l geomcheck/checker/*.py`) is held at ≤ 1,030 (1,029): the last 29 lines
+    would mean dropping those docstrings or blank lines, or longer lines (43 are over 120 characters, from 60)."""
     files = sorted(CHECKER.glob("*.py"))
     lines = {p.name: len(p.read_text().splitlines()) for p in files}
     assert lines["core.py"] + lines["errors.py"] + lines["path.py"] <= 500, lines
-    assert sum(_code_lines(p) for p in files) <= 1000
-    assert sum(lines.values()) <= 1120, (sum(lines.values()), lines)
+    assert sum(_code_lines(p) for p in files) <= 730
+    assert sum(lines.values()) <= 1030, (sum(lines.values()), lines)

@@ -12,7 +12,7 @@ from import_blocker import BLOCKER
 
 CHECKER = Path(__file__).resolve().parents[1] / "geomcheck" / "checker"
 ALLOWED_STDLIB = {"__future__", "fractions", "json", "math", "hashlib", "dataclasses", "typing", "sys", "argparse",
-                  "re", "itertools"}
+                  "re", "itertools", "operator", "bisect", "functools"}
 
 
 def _imports(path: Path):

@@ -247,8 +247,8 @@ def _mutants(cert):
         m = read_model(cert)
         z = [F(x) for x in cert["witness"]]
         sk = 1 if p[k] == "+" else -1
-        w = m.folded_w[k]
-        h = sum(a * c for a, c in zip(w, z)) + m.folded_b[k]
+        w = m.fractions[0][k]
+        h = sum(a * c for a, c in zip(w, z)) + m.fractions[1][k]
         t = (sk * h + 1) / sum(a * a for a in w)
         bad = copy.deepcopy(cert)
         bad["witness"] = [str(x - t * sk * a) for x, a in zip(z, w)]

@@ -2,7 +2,6 @@
 status 0 only when the certificate is accepted. ``--model``: the exchange file of a certificate named by sha256."""
 
 import argparse
-import sys
 
 from geomcheck.checker import check_file
 from geomcheck.checker.core import Rejected, load_json
@@ -25,4 +24,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -1,40 +1,51 @@
-"""The checker's one arithmetic module: exact numbers, dot products, surd signs, roots, rank, solve.
+"""The checker's one arithmetic module: exact numbers, dot products, surd signs, rank, solve.
 
 Numbers are JSON integers (not booleans) or strings ``0 | -?[1-9][0-9]*(/[1-9][0-9]*)?`` — no floats,
 decimals, spaces, ``+``, leading zeros or ``-0``. Vectors are read as integer numerators over one common
-denominator: Python integers are fast, ``Fraction`` normalises on every operation (kept for O(1)-per-item work).
-"""
+denominator: Python integers are fast, ``Fraction`` normalises on every operation (kept for O(1)-per-item work)."""
 
 import math
 import re
 from fractions import Fraction
+from operator import mul
 
 from geomcheck.checker.errors import Rejected, require
 
 _NUMBER = r"(?:-?[1-9][0-9]*+(?:/[1-9][0-9]*+)?+|0)"  # possessive: no backtracking
-_ROW, _ONE = re.compile(f'{_NUMBER}(?:","{_NUMBER})*+'), re.compile(_NUMBER)
+_ROW = re.compile(f'{_NUMBER}(?:","{_NUMBER})*+')
 
 
 def texts(values, where: str, limit: int, length: int | None = None) -> tuple[list[str], str]:
-    """(the numbers of a JSON list as validated strings, their JSON text ``["…","…"]``); ints become decimal text."""
+    """(the entries of a JSON list as strings, its JSON text ``["…","…"]``): ``length`` entries, each a string
+    without '"' (so the text splits back into exactly these entries) or an int of ≤ 4·limit bits (in decimal).
+    :func:`grammar` checks the numbers themselves."""
     require(type(values) is list, where, "expected a list of numbers")
     require(length is None or len(values) == length, where, f"expected {length} entries, got {len(values)}")
     try:
         text = '","'.join(values)
-    except TypeError:
-        values = [str(v) if type(v) is int and v.bit_length() <= 4 * limit else v for v in values]
+    except TypeError:  # ints become decimal text, their size bounded first (str() of a huge int is slow)
         for k, v in enumerate(values):
-            if type(v) is int:
-                raise Rejected(f"{where}[{k}]", f"an integer of {v.bit_length()} bits exceeds the limit of {limit} characters")
-            require(type(v) is str, f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(v))}")
+            require(type(v) is str or type(v) is int and v.bit_length() <= 4 * limit, f"{where}[{k}]",
+                    "an integer over the size limit" if type(v) is int else
+                    f"expected an exact rational \"p/q\" or an integer, got {show(repr(v))}")
+        values = [str(v) for v in values]
         text = '","'.join(values)
+    if values and text.count('"') != 2 * len(values) - 2:
+        k = next(j for j, v in enumerate(values) if '"' in v)
+        raise Rejected(f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(values[k]))}")
+    return values, f'["{text}"]' if values else "[]"
+
+
+def grammar(values: list[str], text: str, where: str, limit: int) -> list[str]:
+    """``values`` (with ``text`` from :func:`texts`) after checking that each has ≤ ``limit`` characters and
+    follows the number grammar."""
     if values and max(map(len, values)) > limit:
         k = max(range(len(values)), key=lambda j: len(values[j]))
         raise Rejected(f"{where}[{k}]", f"a number of {len(values[k])} characters exceeds the limit of {limit}")
-    if values and not (_ROW.fullmatch(text) and text.count('"') == 2 * len(values) - 2):  # no quote inside an entry
-        k = next((j for j, v in enumerate(values) if not _ONE.fullmatch(v)), 0)
+    if values and not _ROW.fullmatch(text, 2, len(text) - 2):
+        k = next(j for j, v in enumerate(values) if not _ROW.fullmatch(v))
         raise Rejected(f"{where}[{k}]", f"expected an exact rational \"p/q\" or an integer, got {show(repr(values[k]))}")
-    return values, f'["{text}"]' if values else "[]"
+    return values
 
 
 def integers(strs: list[str]) -> tuple[list[int], int]:
@@ -47,12 +58,8 @@ def integers(strs: list[str]) -> tuple[list[int], int]:
         nums, dens = [int(p) for p, _, _ in pairs], [int(q) if q else 1 for _, _, q in pairs]
     den = math.lcm(*dens) if dens else 1
     if any(q != den for q in dens):
-        nums = list(map(int.__mul__, nums, map(den.__floordiv__, dens)))
+        nums = list(map(mul, nums, map(den.__floordiv__, dens)))
     return nums, den
-
-
-def int_vector(values, where: str, limit: int, length: int | None = None) -> tuple[list[int], int]:
-    return integers(texts(values, where, limit, length)[0])
 
 
 def show(q) -> str:
@@ -61,12 +68,8 @@ def show(q) -> str:
     return text if len(text) <= 60 else f"{text[:24]}…({len(text)} chars)"
 
 
-def idot(a: list[int], b: list[int]) -> int:
-    return sum(map(int.__mul__, a, b))
-
-
 def dot(a, b):
-    return sum(x * y for x, y in zip(a, b))
+    return sum(map(mul, a, b))
 
 
 def centre(x: list, d: int, layernorm: bool) -> list:
@@ -82,9 +85,7 @@ def sign(q) -> int:
 def sign_surd(a, b, c) -> int:
     """sign(a + b·√c) for rationals a, b and c ≥ 0, by comparing a² with b²c when the signs differ."""
     sa, sb = sign(a), sign(b) if c else 0
-    if sa == 0 or sb == 0 or sa == sb:
-        return sa or sb
-    return sa * sign(a.numerator ** 2 * b.denominator ** 2 * c.denominator - b.numerator ** 2 * c.numerator * a.denominator ** 2)
+    return sa or sb if sa == 0 or sb == 0 or sa == sb else sa * sign(a * a - b * b * c)
 
 
 def sign_surds(a, b, c, e, f) -> int:
@@ -97,19 +98,12 @@ def sign_surds(a, b, c, e, f) -> int:
     return sx if bigger > 0 else sy if bigger < 0 else 0
 
 
-def roots(c2, c1, c0) -> list[tuple]:
-    """Distinct real roots of c2·λ² + c1·λ + c0 as (p, s, D) meaning p + s·√D, increasing; [] for the zero polynomial."""
-    c2, c1, c0, zero = Fraction(c2), Fraction(c1), Fraction(c0), Fraction(0)
-    if c2 == 0:
-        return [] if c1 == 0 else [(-c0 / c1, zero, zero)]
-    disc, mid, half = c1 * c1 - 4 * c2 * c0, -c1 / (2 * c2), abs(1 / (2 * c2))
-    return [] if disc < 0 else [(mid, zero, zero)] if disc == 0 else [(mid, -half, disc), (mid, half, disc)]
-
-
 def echelon(rows: list, width: int) -> tuple[int, list[int]]:
-    """(rank, pivot columns) by fraction-free elimination on integer rows: ``r ← p·r − a·pivot_row``, then
-    dividing by the gcd of the entries, keeps the row space and stays in ℤ, so nothing is rounded."""
-    m, pivots = [list(r) for r in rows if any(r)], []
+    """(rank, pivot columns) of rational rows: each row times the lcm of its denominators (keeps rank and pivots),
+    then fraction-free elimination, ``r ← p·r − a·pivot_row`` divided by the gcd of its entries (stays in ℤ)."""
+    m, pivots = [[Fraction(q) for q in r] for r in rows if any(r)], []
+    scales = [math.lcm(*(q.denominator for q in r)) for r in m]
+    m = [[q.numerator * (den // q.denominator) for q in r] for r, den in zip(m, scales)]
     for c in range(width):
         at = next((i for i in range(len(pivots), len(m)) if m[i][c]), None)
         if at is not None:
@@ -124,15 +118,8 @@ def echelon(rows: list, width: int) -> tuple[int, list[int]]:
     return len(pivots), pivots
 
 
-def integer_rows(rows) -> list[list[int]]:
-    """Each rational row times the lcm of its denominators (row scaling keeps rank and pivots)."""
-    rows = [[Fraction(q) for q in row] for row in rows]
-    dens = [math.lcm(*(q.denominator for q in row)) if row else 1 for row in rows]
-    return [[q.numerator * (den // q.denominator) for q in row] for row, den in zip(rows, dens)]
-
-
 def rank(rows, width: int) -> int:
-    return echelon(integer_rows(rows), width)[0]
+    return echelon(rows, width)[0]
 
 
 def solve(rows, rhs) -> list[Fraction] | None:

@@ -11,33 +11,26 @@ rank d, so C = {0} (Stiemke); with ``every_direction_changes_map``, the rows ``[
 their W_out columns nonzero, so the first neurons flipping on any ray change the map by ``Σ ±col_i ⊗ [w_i | b_i]`` ≠ 0.
 """
 
-from fractions import Fraction
-
-from geomcheck.checker.arith import rank as _rank, show
+from geomcheck.checker.arith import dot, rank as _rank, show
 from geomcheck.checker.core import CheckedModel, fields, register, require
-
-
-def _indices(values, where: str, n: int) -> list[int]:
-    require(type(values) is list and all(type(i) is int and 0 <= i < n for i in values) and len(set(values)) == len(values),
-            where, "expected distinct neuron indices")
-    return values
+from geomcheck.checker.path import Path
 
 
 def check_ray_pair(cert: dict, model: CheckedModel, pattern_at, ordered: bool = False) -> tuple:
-    """Both counterexample kinds: v ≠ 0, 0 < t₁ < t₂, ``patterns`` = the patterns ``pattern_at`` computes at
-    t₁·v and t₂·v, ``neurons`` = exactly those whose on/off state differs (in increasing order if ``ordered``),
-    and ``W_out·(D₁ − D₂)·[w̃ | b'] ≠ 0``: two different affine maps on the ray. Returns (t₁, t₂, patterns)."""
-    v = model.vector(cert["direction"], "direction", model.d)
+    """Both counterexample kinds: v ≠ 0, 0 < t₁ < t₂, ``patterns`` = what ``pattern_at(v, den, t)`` gives at t₁·v
+    and t₂·v (v = nums/den), ``neurons`` = exactly those whose on/off state differs (increasing if ``ordered``), and
+    ``W_out·(D₁ − D₂)·[w̃ | b'] ≠ 0``: two different affine maps on the ray. Returns (t₁, t₂, patterns)."""
+    v, den = model.int_vector(cert["direction"], "direction", model.d)
     require(any(v), "direction", "the zero vector has no direction")
     t1, t2 = model.vector(cert["scales"], "scales", 2)
     require(0 < t1 < t2, "scales", f"need 0 < t1 < t2, got {show(t1)}, {show(t2)}")
     patterns = cert["patterns"]
     require(type(patterns) is list and len(patterns) == 2, "patterns", "expected two patterns")
     for k, t in enumerate((t1, t2)):
-        found = pattern_at([t * c for c in v])
+        found = pattern_at(v, den, t)
         require(patterns[k] == found, f"patterns[{k}]", f"the pattern at t = {show(t)} is {found[:200]}")
     flips = {i: (1 if a == "+" else -1) for i, (a, b) in enumerate(zip(*patterns)) if (a == "+") != (b == "+")}
-    neurons = _indices(cert["neurons"], "neurons", model.n)
+    neurons = model.indices(cert["neurons"], "neurons")
     require((neurons if ordered else sorted(neurons)) == sorted(flips), "neurons",
             f"the neurons that switch between t1 and t2 are {sorted(flips)[:20]}")
     require(bool(flips) and model.map_changes(flips), "map_changes", "the two patterns give the same affine map")
@@ -49,8 +42,8 @@ def check_counterexample(cert: dict, model: CheckedModel) -> str:
     claim = fields(cert["claim"], "claim", ("verdict",), ("statement",))
     require(claim["verdict"] == "refuted" and claim.get("statement", "monosemantic-direction") == "monosemantic-direction",
             "claim", "a counterexample certificate claims verdict 'refuted' of 'monosemantic-direction'")
-    pattern_at = lambda x: "".join("0+-"[s] for s in model.signs_at(x))  # noqa: E731
-    t1, t2, (p1, p2) = check_ray_pair(cert, model, pattern_at)
+    ray = lambda v, den, t: "".join(Path(model, [0] * model.d, 1, v, den, 0, None, False, False).pattern(t))  # noqa: E731
+    t1, t2, (p1, p2) = check_ray_pair(cert, model, ray)
     return f"the ray through the direction meets patterns {p1[:200]} (t = {show(t1)}) and {p2[:200]} (t = {show(t2)}) " \
            "with different affine maps: not monosemantic"
 
@@ -61,34 +54,34 @@ def check_cone(cert: dict, model: CheckedModel) -> str:
     verdict, d, every = claim["verdict"], model.d, claim.get("every_direction_changes_map", False)
     require(verdict in ("zero", "nonzero"), "claim.verdict", "expected 'zero' or 'nonzero'")
     require(type(every) is bool, "claim.every_direction_changes_map", "expected a boolean")
-    # g_i = b_i·w_i for b_i ≠ 0; model.rows[i] = den_i·[w_i | b_i], so B_i·W_i = den_i²·g_i (same rank)
-    constraining = [i for i in range(model.n) if model.rows[i][-1]]
-    equalities = _indices(cert["equalities"], "equalities", model.n)
-    require(all(model.rows[i][-1] for i in equalities), "equalities", "every index must be a neuron with b_i ≠ 0")
+    # g_i = b_i·w_i for b_i ≠ 0, kept as B_i·W_i = den_i²·g_i (model.rows[i] = den_i·[w_i | b_i]): same signs and rank
+    g = {i: [r[-1] * x for x in r[:-1]] for i, r in enumerate(model.rows) if r[-1]}
+    equalities = model.indices(cert["equalities"], "equalities")
+    require(all(i in g for i in equalities), "equalities", "every index must be a neuron with b_i ≠ 0")
     y = model.vector(cert["y"], "y", len(equalities))
     require(all(c > 0 for c in y), "y", "every weight must be > 0")
-    scaled = [Fraction(c, model.dens[i] ** 2) * model.rows[i][-1] for c, i in zip(y, equalities)]
-    require(not any(sum(c * model.rows[i][k] for c, i in zip(scaled, equalities)) for k in range(d)), "y", "Σ y_i·g_i ≠ 0")
-    dimension = d - _rank([[model.rows[i][-1] * w for w in model.rows[i][:-1]] for i in equalities], d)
+    require(not any(sum(c * g[i][k] / model.dens[i] ** 2 for c, i in zip(y, equalities)) for k in range(d)), "y",
+            "Σ y_i·g_i ≠ 0")
+    dimension = d - _rank([g[i] for i in equalities], d)
     require(claim["dimension"] == dimension and type(claim["dimension"]) is int, "claim.dimension",
             f"the cone lies in a subspace of dimension {dimension}")
     if verdict == "zero":
-        require(dimension == 0 and sorted(equalities) == constraining, "claim.verdict",
+        require(dimension == 0 and sorted(equalities) == list(g), "claim.verdict",
                 "'zero' needs every constraining row in E and rank d")
         require("direction" not in cert, "direction", "only verdict 'nonzero' has a direction")
         if every:
-            require(len(constraining) <= d + 1 and _rank([model.rows[i] for i in constraining], d + 1) == len(constraining),
+            require(len(g) <= d + 1 and _rank([model.rows[i] for i in g], d + 1) == len(g),
                     "claim.every_direction_changes_map", "the augmented rows [w_i | b_i] are not linearly independent")
-            require(all(model.map_changes({i: 1}) for i in constraining), "claim.every_direction_changes_map",
+            require(all(model.map_changes({i: 1}) for i in g), "claim.every_direction_changes_map",
                     "some constraining neuron has a zero output column")
-        return f"the monosemantic cone is {{0}}: every nonzero direction's ray changes sign pattern ({len(constraining)} rows, " \
+        return f"the monosemantic cone is {{0}}: every nonzero direction's ray changes sign pattern ({len(g)} rows, " \
                f"rank {d})" + "; and every ray meets two different affine maps" * every
     require(not every, "claim", "every_direction_changes_map needs verdict 'zero'")
     require(dimension > 0, "claim.verdict", "'nonzero' needs dimension > 0")
     v, _ = model.int_vector(cert["direction"], "direction", d)
     require(any(v), "direction", "must be nonzero")
-    for i in constraining:  # sign(g_i·v) = sign(B_i·(W_i·v)); = 0 on E (implicit equalities), > 0 off E (relative interior)
-        value = model.rows[i][-1] * sum(w * x for w, x in zip(model.rows[i], v))
+    for i, row in g.items():  # = 0 on E (implicit equalities), > 0 off E (relative interior)
+        value = dot(row, v)
         require(value == 0 if i in equalities else value > 0, "direction",
                 f"g_{i}·v ≠ 0, but row {i} is an implicit equality" if i in equalities else f"g_{i}·v ≤ 0: not in the relative interior")
     return f"the monosemantic cone has dimension {dimension}; the direction lies in its relative interior (its ray keeps one sign pattern)"

@@ -2,14 +2,13 @@
 
 ``h_i = w̃_i·z + b'_i`` (folded by the core). Statements are about the ε = 0 sphere ``S = {z ∈ A : ‖z‖² = d}``,
 A = 1⊥ (LayerNorm) or ℝᵈ, or about A itself ("space"). A pattern over ``+ - *`` asks ``s_i·h_i(z) > 0`` for
-each non-``*`` symbol; with ``a_i = −s_i·w̃_i``, ``g_i = s_i·b'_i`` that is ``a_i·z < g_i``.
-"""
+each non-``*`` symbol; with ``a_i = −s_i·w̃_i``, ``g_i = s_i·b'_i`` that is ``a_i·z < g_i``."""
 
-import itertools
 import math
 from fractions import Fraction
+from itertools import combinations
 
-from geomcheck.checker.arith import dot, rank, show, sign, solve, sign_surd, sign_surds
+from geomcheck.checker.arith import dot, rank, show, solve, sign_surd, sign_surds
 from geomcheck.checker.core import CheckedModel, Rejected, fields, register, require
 from geomcheck.checker.path import Path, same_number
 
@@ -17,46 +16,43 @@ MAX_REGIONS_N = 12  # sphere-regions: 2ⁿ exhaustion
 SPHERES = ("layernorm", "rmsnorm")  # the kinds about S only
 
 
-def _pattern(claim, model: CheckedModel) -> tuple[str, dict]:
-    """The claim's pattern and {neuron: s_i} of its signed symbols."""
-    pattern = fields(claim, "claim", ("pattern", "on"))["pattern"]
+def _claim(cert: dict, model: CheckedModel, evidence: tuple) -> tuple[str, dict, str, str]:
+    """The claim's pattern, {neuron: s_i} of its signed symbols, "sphere" or "space", and which one of the two
+    ``evidence`` keys the certificate gives (the second is evidence on the sphere only)."""
+    claim = fields(cert["claim"], "claim", ("pattern", "on"))
+    pattern, on = claim["pattern"], claim["on"]
     require(type(pattern) is str and len(pattern) == model.n and set(pattern) <= set("+-*"),
             "claim.pattern", f"expected {model.n} symbols from '+-*'")
-    require(claim["on"] in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
-    require(claim["on"] != "sphere" or model.normalized, "claim.on", "the model has no normalization, hence no sphere")
-    return pattern, {i: 1 if c == "+" else -1 for i, c in enumerate(pattern) if c != "*"}
+    require(on in ("sphere", "space"), "claim.on", "must be 'sphere' or 'space'")
+    require(on != "sphere" or model.normalized, "claim.on", "the model has no normalization, hence no sphere")
+    require((evidence[0] in cert) != (evidence[1] in cert), evidence[0], f"expected one of {', '.join(evidence)}")
+    require(evidence[1] not in cert or on == "sphere", evidence[1], "is evidence for the sphere only")
+    signs = {i: 1 if c == "+" else -1 for i, c in enumerate(pattern) if c != "*"}
+    return pattern, signs, on, evidence[1] if evidence[1] in cert else evidence[0]
 
 
-def _multipliers(raw, where: str, model: CheckedModel, signs: dict) -> dict:
-    """{neuron: y_i ≥ 0}; keys are decimal indices of neurons signed in the pattern."""
+def _combination(raw, where: str, model: CheckedModel, a: dict) -> tuple[dict, list]:
+    """Multipliers {neuron: y_i ≥ 0} (keys: decimal indices of neurons in ``a``) and ``P·Σ y_i a_i``."""
     require(type(raw) is dict and raw, where, "expected a non-empty object {neuron: y}")
     y = {}
     for key, value in raw.items():
-        require(key.isascii() and key.isdigit() and str(int(key)) == key and int(key) in signs, where,
+        require(key.isascii() and key.isdigit() and str(int(key)) == key and int(key) in a, where,
                 f"{key[:20]!r} is not a neuron signed in the pattern")
         y[int(key)] = model.number(value, f"{where}[{key}]")
         require(y[int(key)] >= 0, where, f"y_{key} < 0")
-    return y
-
-
-def _signs_along(model: CheckedModel, y) -> list[int]:
-    """Exact signs at √d·y/‖y‖: sign(√d·w̃·y + b'·√‖y‖²) = sign(w̃·y + b'·√(‖y‖²/d)) (den_i > 0)."""
-    n2 = Fraction(dot(y, y)) / model.d
-    return [sign_surd(dot(r, y), r[-1], n2) for r in model.rows]
+    return y, model.centre([sum(v * a[i][k] for i, v in y.items()) for k in range(model.d)])
 
 
 @register("sphere-feasible", ("claim", "witness?", "direction?"))
 def check_feasible(cert: dict, model: CheckedModel) -> str:
     """A witness z ∈ A (on S: ``‖z‖² = d`` exactly), or on S a direction y ≠ 0 in A (z = √d·y/‖y‖), has the pattern."""
-    pattern, signed = _pattern(cert["claim"], model)
-    on, key = cert["claim"]["on"], "direction" if "direction" in cert else "witness"
-    require(("direction" in cert) != ("witness" in cert), "witness", "expected exactly one of witness, direction")
-    require(key == "witness" or on == "sphere", "direction", "a direction witness is for the sphere only")
+    pattern, signed, on, key = _claim(cert, model, ("witness", "direction"))
     z = model.vector(cert[key], key, model.d)
     require(model.kind != "layernorm" or sum(z) == 0, key, "does not sum to 0 (LayerNorm: must lie in 1⊥)")
     require(key == "witness" or any(z), "direction", "is zero")
     require(key == "direction" or on == "space" or dot(z, z) == model.d, "witness", f"‖z‖² ≠ d = {model.d}: not on the sphere")
-    signs = _signs_along(model, z) if key == "direction" else [sign(dot(r, z) + r[-1]) for r in model.rows]
+    # signs at z, or at √d·y/‖y‖: sign(√d·w̃·y + b'·√‖y‖²) = sign(w̃·y + b'·√(‖y‖²/d)) (den_i > 0)
+    signs = [sign_surd(dot(r, z), r[-1], dot(z, z) / model.d if key == "direction" else 1) for r in model.rows]
     for i, s in signed.items():
         require(signs[i] == s, key, f"neuron {i} has sign {signs[i]} there, the pattern says {pattern[i]}")
     return f"pattern {pattern[:200]} is realised on the {on} by an exact witness"
@@ -67,48 +63,41 @@ def check_infeasible(cert: dict, model: CheckedModel) -> str:
     """Multipliers y_i ≥ 0, some > 0, on signed neurons; ``r = P·Σ y_i a_i``, ``G = Σ y_i g_i``. In space: r = 0
     and G ≤ 0 (Farkas: 0 = r·z < G ≤ 0). On S: G ≤ 0 and G² ≥ d‖r‖² (so r·z < G ≤ −√d‖r‖ ≤ r·z, Cauchy–Schwarz).
     Or, on S, ``inside_ball`` (:func:`_check_inside_ball`)."""
-    pattern, signs = _pattern(cert["claim"], model)
-    require(("inside_ball" in cert) != ("multipliers" in cert), "multipliers", "expected exactly one of multipliers, inside_ball")
-    if "inside_ball" in cert:
-        require(cert["claim"]["on"] == "sphere", "inside_ball", "is evidence for the sphere only")
-        return _check_inside_ball(cert, model, pattern, signs)
-    y, (w, b) = _multipliers(cert["multipliers"], "multipliers", model, signs), model.fractions()
-    require(any(v > 0 for v in y.values()), "multipliers", "all zero")
-    r = model.centre([-sum(v * signs[i] * w[i][k] for i, v in y.items()) for k in range(model.d)])
-    G = sum(v * signs[i] * b[i] for i, v in y.items())
+    (pattern, signs, on, key), (w, b) = _claim(cert, model, ("multipliers", "inside_ball")), model.fractions
+    a, g = {i: [-s * x for x in w[i]] for i, s in signs.items()}, {i: s * b[i] for i, s in signs.items()}
+    if key == "inside_ball":
+        return _check_inside_ball(cert["inside_ball"], model, pattern, a, g)
+    y, r = _combination(cert["multipliers"], "multipliers", model, a)
+    G = sum(v * g[i] for i, v in y.items())
+    require(any(y.values()), "multipliers", "all zero")
     require(G <= 0, "multipliers", "Σ y_i s_i b'_i > 0")
-    if cert["claim"]["on"] == "space":
+    if on == "space":
         require(not any(r), "multipliers", "Σ y_i s_i w̃_i ≠ 0")
         return f"pattern {pattern[:200]} is empty in the whole space (Farkas)"
     require(G * G >= model.d * dot(r, r), "multipliers", "(yᵀg)² < d·‖r‖²: the ball certificate fails")
     return f"pattern {pattern[:200]} does not occur on the sphere (ball certificate)"
 
 
-def _check_inside_ball(cert: dict, model: CheckedModel, pattern: str, signs: dict) -> str:
+def _check_inside_ball(entries, model: CheckedModel, pattern: str, a: dict, g: dict) -> str:
     """``inside_ball``: the closed region {a_i·z ≤ g_i} ∩ A is bounded and its vertices lie in the ball.
 
-    Bounded: entries {"direction": c, "multipliers": y}, y ≥ 0, P·Σ y_i a_i = c; the c's are closed under
-    negation and span A, so a recession direction r ∈ A (a_i·r ≤ 0 ∀i) has c·r ≤ 0 for c and −c: r = 0.
-    Vertices: every subset of dim A constraints (plus Σz = 0 for LayerNorm) is solved exactly; each
-    feasible solution must have ‖z‖² ≤ d. A bounded polyhedron is the hull of its vertices and ‖·‖² is
-    strictly convex, so the open region lies in the open ball and misses S. C(|signed|, dim A) work units.
-    """
-    w, b = model.fractions()
-    a, g = {i: [-s * x for x in w[i]] for i, s in signs.items()}, {i: s * b[i] for i, s in signs.items()}
-    ln, entries, directions = [[1] * model.d] if model.kind == "layernorm" else [], cert["inside_ball"], []
+    Bounded: entries {"direction": c, "multipliers": y}, y ≥ 0, P·Σ y_i a_i = c; the c's are closed under negation
+    and span A, so a recession direction r ∈ A (a_i·r ≤ 0 ∀i) has c·r ≤ 0 for c and −c: r = 0. Vertices: every
+    subset of dim A constraints (plus Σz = 0 for LayerNorm) is solved exactly; each feasible solution must have
+    ‖z‖² ≤ d. A bounded polyhedron is the hull of its vertices and ‖·‖² is strictly convex, so the open region lies
+    in the open ball and misses S. C(|signed|, dim A) work units."""
+    ln, directions, vertices = [[1] * model.d] if model.kind == "layernorm" else [], [], 0
     require(type(entries) is list and 0 < len(entries) <= 2 * model.d + 2, "inside_ball", "expected 1 to 2d + 2 entries")
     model.spend(math.comb(len(a), model.d - len(ln)), "the inside_ball vertex enumeration")
     for k, entry in enumerate(entries):
-        c = model.vector(fields(entry, f"inside_ball[{k}]", ("direction", "multipliers"))["direction"],
-                         f"inside_ball[{k}].direction", model.d)
-        y = _multipliers(entry["multipliers"], f"inside_ball[{k}].multipliers", model, a)
-        require(tuple(model.centre([sum(v * a[i][j] for i, v in y.items()) for j in range(model.d)])) == c,
-                f"inside_ball[{k}]", "P·Σ y_i a_i differs from the direction")
+        where = f"inside_ball[{k}]"
+        c = model.vector(fields(entry, where, ("direction", "multipliers"))["direction"], f"{where}.direction", model.d)
+        require(tuple(_combination(entry["multipliers"], f"{where}.multipliers", model, a)[1]) == c, where,
+                "P·Σ y_i a_i differs from the direction")
         directions.append(c)
     require(all(tuple(-x for x in c) in directions for c in directions), "inside_ball", "directions not closed under negation")
     require(rank(directions, model.d) == model.d - len(ln), "inside_ball", "the directions do not span the space: boundedness not shown")
-    vertices = 0
-    for subset in itertools.combinations(sorted(a), model.d - len(ln)):
+    for subset in combinations(sorted(a), model.d - len(ln)):
         z = solve([a[i] for i in subset] + ln, [g[i] for i in subset] + [0] * len(ln))
         if z is not None and all(dot(a[i], z) <= g[i] for i in a):
             vertices += 1
@@ -122,7 +111,8 @@ def check_neurons(cert: dict, model: CheckedModel) -> str:
     kinds = fields(cert["claim"], "claim", ("kinds",))["kinds"]
     require(type(kinds) is list and len(kinds) == model.n, "claim.kinds", f"expected {model.n} entries")
     for i, row in enumerate(model.rows):  # den_i·[w̃ | b']: the scale cancels in the sign of b'² − d‖w̃‖²
-        n2, gap = dot(row[:-1], row[:-1]), row[-1] ** 2 - model.d * dot(row[:-1], row[:-1])
+        n2 = dot(row[:-1], row[:-1])
+        gap = row[-1] ** 2 - model.d * n2
         truth = "constant_zero" if n2 == 0 else "cuts" if gap < 0 else "tangent" if gap == 0 else (
             "always_on" if row[-1] > 0 else "always_off")
         require(kinds[i] == truth, f"claim.kinds[{i}]", f"neuron {i} is {truth}")
@@ -133,12 +123,11 @@ def check_neurons(cert: dict, model: CheckedModel) -> str:
 def check_circle_regions(cert: dict, model: CheckedModel) -> str:
     """``claim = {"regions": N, "pieces": P}``, ``arcs``: one direction and pattern per piece, counter-clockwise.
 
-    Checked: each direction y is in A, nonzero, off every boundary, with the stated exact pattern. The arc from
-    each direction to the next is walked as great-circle paths ``p + λ(q − p)``, λ ∈ (0, 1], each under half a
-    turn (quarter turns inserted), and the path checker's exact zeros are collected: each gap holds exactly one
-    boundary point (P = 1: none), and the walk passes e1 once (once around). So the boundary cuts S into P arcs
-    holding one direction each: P pieces, N = the distinct patterns.
-    """
+    Checked: each direction y is in A, nonzero, off every boundary, with the stated exact pattern. The arc from each
+    direction to the next is walked as great-circle paths ``p + λ(q − p)``, λ ∈ (0, 1], each under half a turn
+    (quarter turns inserted), and the path checker's exact zeros are collected: each gap holds exactly one boundary
+    point (P = 1: none), and the walk passes e1 once (once around). So the boundary cuts S into P arcs holding one
+    direction each: P pieces, N = the distinct patterns."""
     require(model.d - (model.kind == "layernorm") == 2, "model", "not a circle (LayerNorm d = 3, RMSNorm d = 2)")
     ln = model.kind == "layernorm"
     e1, e2 = ((1, -1, 0), (1, 1, -2)) if ln else ((1, 0), (0, 1))  # an orthogonal basis of A
@@ -149,7 +138,7 @@ def check_circle_regions(cert: dict, model: CheckedModel) -> str:
     for k, arc in enumerate(arcs):
         y = model.int_vector(fields(arc, f"arcs[{k}]", ("direction", "pattern"))["direction"], f"arcs[{k}].direction", model.d)[0]
         require((not ln or sum(y) == 0) and any(y), f"arcs[{k}].direction", "must be nonzero and in the plane")
-        signs = _signs_along(model, y)
+        signs = [sign_surd(dot(r, y), r[-1], Fraction(dot(y, y), model.d)) for r in model.rows]  # at √d·y/‖y‖
         require(all(s or not any(r) for s, r in zip(signs, model.rows)), f"arcs[{k}]", "the direction lies on a boundary")
         dirs.append(y), pats.append("".join("0+-"[s] for s in signs))
         require(arc["pattern"] == pats[-1], f"arcs[{k}].pattern", f"the direction has pattern {pats[-1][:200]}")
@@ -177,23 +166,22 @@ def check_cap(cert: dict, model: CheckedModel) -> str:
     """``claim = {"direction": v, "nearest": [i, …], "cos": C, "constant": bool}`` ("cos", "constant" optional).
 
     With u = P·v, M = d‖u‖², for each neuron with a boundary on S (w̃_i ≠ 0, b'_i² ≤ d‖w̃_i‖²):
-    ``alpha_i = −(u·w̃_i)b'_i/‖w̃_i‖²``, ``beta_i = (1 − cos²α_i)(1 − cos²ρ_i)``, cos²α_i =
-    (u·w̃_i)²/(‖u‖²‖w̃_i‖²), cos²ρ_i = b'_i²/(d‖w̃_i‖²); the angular distance δ_i from û to the boundary has
-    ``√M·cos δ_i = alpha_i + √(beta_i·M)``. Checked: the ``nearest`` neurons tie exactly, every other boundary neuron has a strictly
-    smaller cos δ; ``constant`` iff ``C·√M − alpha_i − √(beta_i·M) > 0`` for every boundary neuron (the
-    closed cap of angle arccos C misses every boundary).
-    """
+    ``alpha_i = −(u·w̃_i)b'_i/‖w̃_i‖²``, ``beta_i = (1 − cos²α_i)(1 − cos²ρ_i)``, cos²α_i = (u·w̃_i)²/(‖u‖²‖w̃_i‖²),
+    cos²ρ_i = b'_i²/(d‖w̃_i‖²); the angular distance δ_i from û to the boundary has ``√M·cos δ_i = alpha_i +
+    √(beta_i·M)``. Checked: the ``nearest`` neurons tie exactly, every other boundary neuron has a strictly smaller
+    cos δ; ``constant`` iff ``C·√M − alpha_i − √(beta_i·M) > 0`` for every boundary neuron (the closed cap of angle
+    arccos C misses every boundary)."""
     claim = fields(cert["claim"], "claim", ("direction", "nearest"), ("cos", "constant"))
     u = model.centre(model.vector(claim["direction"], "claim.direction", model.d))
-    u2, d, (w, b), terms = dot(u, u), model.d, model.fractions(), {}
+    u2, d, (w, b), terms = dot(u, u), model.d, model.fractions, {}
     require(u2 > 0, "claim.direction", "projects to 0: no point on the sphere")
     for i in range(model.n):
         n2, uw = dot(w[i], w[i]), dot(u, w[i])
         if n2 != 0 and b[i] ** 2 <= d * n2:
             terms[i] = (-uw * b[i] / n2, (1 - uw * uw / (u2 * n2)) * (1 - b[i] ** 2 / (d * n2)))
-    nearest = claim["nearest"]
-    require(type(nearest) is list and all(type(i) is int and i in terms for i in nearest) and (nearest or not terms)
-            and len(set(nearest)) == len(nearest), "claim.nearest", "must list neurons with a boundary on the sphere")
+    nearest = model.indices(claim["nearest"], "claim.nearest")
+    require(all(i in terms for i in nearest) and (nearest or not terms), "claim.nearest",
+            "must list neurons with a boundary on the sphere")
     for i, (a, bb) in terms.items() if nearest else ():
         a0, b0 = terms[nearest[0]]
         c = sign_surds(a - a0, 1, bb * d * u2, -1, b0 * d * u2)  # sign(cos δ_i − cos δ_0)
@@ -210,12 +198,10 @@ def check_cap(cert: dict, model: CheckedModel) -> str:
 
 @register("sphere-regions", ("claim", "feasible", "infeasible"), norms=SPHERES)
 def check_regions(cert: dict, model: CheckedModel) -> str:
-    """The number of sign patterns on S, by exhaustion (n ≤ 12): ``claim = {"regions": N}``.
-
-    ``feasible``: full patterns, each a ``sphere-feasible`` on S; ``infeasible``: patterns with ``*``, each a
-    ``sphere-infeasible`` on S (every completion absent). Checked: every s ∈ {+,−}ⁿ is witnessed or covered by a
-    refutation, and N = the witnessed ones; 2ⁿ × (distinct refutation supports) work units.
-    """
+    """The number of sign patterns on S, by exhaustion (n ≤ 12): ``claim = {"regions": N}``. ``feasible``: full
+    patterns, each a ``sphere-feasible`` on S; ``infeasible``: patterns with ``*``, each a ``sphere-infeasible`` on S
+    (every completion absent). Checked: every s ∈ {+,−}ⁿ is witnessed or covered by a refutation, and N = the
+    witnessed ones; 2ⁿ × (distinct refutation supports) work units."""
     require(model.n <= MAX_REGIONS_N, "limit", f"exhaustive region certificates are for n ≤ {MAX_REGIONS_N}")
     claim, feasible, refuted = fields(cert["claim"], "claim", ("regions",)), set(), {}  # refuted: support mask → sign bits on it
     for key, check, evidence in (("feasible", check_feasible, ("witness", "direction")),
