@@ -12,7 +12,7 @@ from hypothesis import given
 
 from geomcheck.checker import check_certificate
 from geomcheck.checker.core import canonical_model_sha256
-from geomcheck.checker.dyt import exp_enclosure, tanh_enclosure
+from geomcheck.checker.cone import exp_enclosure, tanh_enclosure
 from geomcheck.cli import main
 from geomcheck.io import load_model
 

@@ -1,4 +1,4 @@
-"""Certificate builder for kind ``dyt-counterexample`` (checked by :mod:`geomcheck.checker.dyt`)."""
+"""Certificate builder for kind ``dyt-counterexample`` (checked by :mod:`geomcheck.checker.cone`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The checker's one arithmetic module: exact numbers, dot products, surd signs, rank, solve.
+"""The checker's one arithmetic module: exact numbers, dot products, surd signs, rank (echelon), solve; its one error.
 
 Numbers are JSON integers (not booleans) or strings ``0 | -?[1-9][0-9]*(/[1-9][0-9]*)?`` — no floats,
 decimals, spaces, ``+``, leading zeros or ``-0``. Vectors are read as integer numerators over one common
@@ -9,7 +9,18 @@ import re
 from fractions import Fraction
 from operator import mul
 
-from geomcheck.checker.errors import Rejected, require
+
+class Rejected(Exception):
+    """The checker's one error: a certificate failed a named step (``rejected: <step>: <why>``)."""
+
+    def __init__(self, step: str, why: str):
+        super().__init__(f"{step}: {why}")
+        self.step, self.why = step, why
+
+
+def require(condition: bool, step: str, why: str) -> None:
+    if not condition:
+        raise Rejected(step, why)
 
 _NUMBER = r"(?:-?[1-9][0-9]*+(?:/[1-9][0-9]*+)?+|0)"  # possessive: no backtracking
 _ROW = re.compile(f'{_NUMBER}(?:","{_NUMBER})*+')
@@ -116,10 +127,6 @@ def echelon(rows: list, width: int) -> tuple[int, list[int]]:
                     m[i] = [x // g for x in new] if g > 1 else new
             pivots.append(c)
     return len(pivots), pivots
-
-
-def rank(rows, width: int) -> int:
-    return echelon(rows, width)[0]
 
 
 def solve(rows, rhs) -> list[Fraction] | None:

@@ -4,9 +4,9 @@ Envelope: ``{"format": "geomcheck.cert/1", "kind", "model" (optional when suppli
 "claim", ...evidence}`` — known keys only, per kind. The model hash is sha256 of ``json.dumps(canon, sort_keys=True,
 separators=(",", ":"))``, ``canon`` = the exchange object without ``name``, defaults filled in (norm none, eps "0",
 gamma/beta null, activation relu), every number as its string: the value ``geomcheck.io.model_sha256`` computes
-independently (geomcheck writes lowest terms). The text is built here directly: the number grammar leaves JSON
-nothing to escape. Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm); row i is
-stored as ``[W̃_i | B_i] = den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale."""
+independently (geomcheck writes lowest terms), built here as text (the number grammar leaves nothing to escape).
+Folding: ``w' = W_in·diag(γ)``, ``b' = W_in·β + b_in``, ``w̃ = P·w'`` (LayerNorm); row i is stored as ``[W̃_i | B_i]
+= den_i·[w̃_i | b'_i]`` (W̃_i integers, B_i rational), den_i > 0: signs never see the scale."""
 
 import hashlib
 import json
@@ -16,11 +16,7 @@ from functools import cached_property
 from operator import mul
 from typing import Any, Callable
 
-from geomcheck.checker.arith import dot, echelon, grammar, integers, texts
-from geomcheck.checker.errors import Rejected, require
-
-__all__ = ["Rejected", "Verdict", "CheckedModel", "register", "require", "fields", "read_model", "load_json",
-           "canonical_model_sha256", "check_certificate", "check_file"]
+from geomcheck.checker.arith import Rejected, dot, echelon, grammar, integers, require, texts
 
 FORMAT = "geomcheck.cert/1"
 ACTIVATIONS = ("relu", "gelu", "gelu_tanh", "silu")  # silu: gated blocks only
@@ -28,6 +24,9 @@ NORMS = ("layernorm", "rmsnorm", "none", "dyt")
 MODEL_CHARS = 4000          # longest number text in a model
 MAX_SIMULTANEOUS = 16       # neurons vanishing at one crossing (map-change rank test)
 WORK = 200_000              # enumeration units (vertex systems, coverage tests) per certificate
+CLASSIC_NORMS = ("layernorm", "rmsnorm", "none")
+_CHECKS: dict[str, tuple[Callable, tuple, tuple]] = {}  # kind → (check, its keys, the norms it is about)
+_CACHE: dict[str, "CheckedModel"] = {}  # sha256 → the model read (at most two kept)
 
 
 @dataclass(frozen=True)
@@ -168,9 +167,6 @@ def canonical_model_sha256(model: Any) -> str:
     return _canonical(model, MODEL_CHARS)[1]
 
 
-_CACHE: dict[str, CheckedModel] = {}
-
-
 def read_model(model: Any) -> CheckedModel:
     """Validate, hash and fold an exchange object (or a certificate's embedded one); a model already read (same
     hash, hence the same text) is reused. Gated blocks: ``w_in``/``b_in`` are the gate, whose sign patterns every
@@ -207,10 +203,6 @@ def read_model(model: Any) -> CheckedModel:
     _CACHE[digest] = CheckedModel(d, n, kind, eps, c["activation"], alpha, [r for r, _ in folded["w_in"]],
                                   [q for _, q in folded["w_in"]], c["w_out"], digest, limit, up_live)
     return _CACHE[digest]
-
-
-_CHECKS: dict[str, tuple[Callable, tuple, tuple]] = {}
-CLASSIC_NORMS = ("layernorm", "rmsnorm", "none")
 
 
 def register(kind: str, keys: tuple, norms: tuple = CLASSIC_NORMS) -> Callable:

@@ -3,15 +3,14 @@
 The path is ``x(λ) = x₀ + λ·v``, λ from ``start`` to ``end`` (null: +∞). Neuron i's pre-activation h_i(λ) is
 continuous where the normalization is defined, so its sign changes only at a zero; the checker finds every zero
 itself, as ``(p + s·√D)/q`` (integers p, s, D, q), compared by squaring. Without normalization, ``h_i(λ) = w_i·x₀ +
-b_i + λ·(w_i·v)``. With LayerNorm/RMSNorm, ``u = P·x(λ)``, ``A = w̃_i·u``, ``N = ‖u‖² + dε``: ``h_i ∝ √d·A + b'_i·√N``
-vanishes where ``q_i = d·A² − b'_i²·N = 0`` **and** ``sign(A) = −sign(b'_i)`` (b'_i = 0: A = 0).
+b_i + λ·(w_i·v)``. With LayerNorm/RMSNorm, ``u = P·x(λ)``, ``A = w̃_i·u``, ``N = ‖u‖² + dε``: ``h_i ∝ √d·A +
+b'_i·√N`` vanishes where ``q_i = d·A² − b'_i²·N = 0`` **and** ``sign(A) = −sign(b'_i)`` (b'_i = 0: A = 0).
 
-Conditions checked: the path is well formed and N > 0 on its domain; witnesses lie in the domain with
-``witness_k < lo_k ≤ hi_k < witness_{k+1}``; every zero of every neuron in the domain lies in a crossing interval
-listing the neuron, every listed neuron has a zero there, and the zeros in one interval are one number; the exact
-pattern at the first witness is the stated one; each later stated pattern is the previous one with the neurons
-that *change sign* at the crossing flipped; each ``map_changes`` is ``W_out·(D_s − D_t)·[w̃ | b'] ≠ 0``; the
-claim; critical norms.
+Conditions checked: the path is well formed and N > 0 on its domain; witnesses lie in the domain with ``witness_k <
+lo_k ≤ hi_k < witness_{k+1}``; every zero of every neuron in the domain lies in a crossing interval listing the
+neuron, every listed neuron has a zero there, and the zeros in one interval are one number; the exact pattern at the
+first witness is the stated one; each later stated pattern is the previous one with the neurons that *change sign*
+at the crossing flipped; each ``map_changes`` is ``W_out·(D_s − D_t)·[w̃ | b'] ≠ 0``; the claim; critical norms.
 
 Why deriving the later patterns is sound: between ``witness_k`` and ``witness_{k+1}`` every zero of every neuron
 lies at the one point of interval k (checked), so h_i keeps its sign on each side and changes sign there iff the
@@ -47,11 +46,6 @@ def compare(root, t) -> int:
 
 def same_number(r1, r2) -> bool:
     return sign_surds(r1[0] * r2[3] - r2[0] * r1[3], r1[1] * r2[3], r1[2], -r2[1] * r1[3], r2[2]) == 0
-
-
-def _show(root) -> str:
-    p, s, disc, q = root
-    return show(Fraction(p, q)) if not s else f"({show(p)} {'+' if s > 0 else '-'} √{show(disc)})/{show(q)}"
 
 
 class Path:
@@ -147,8 +141,8 @@ def check_path(cert: dict, model: CheckedModel) -> str:
     for i in range(model.n):
         for root, changes in path.zeros(i):  # the interval holding root: the last whose lo ≤ root, if root ≤ its hi
             home = bisect_right(intervals, 0, key=lambda interval: -compare(root, interval[0])) - 1
-            require(home >= 0 and compare(root, intervals[home][1]) <= 0, "crossings",
-                    f"neuron {i} changes sign at λ = {_show(root)}, outside every crossing interval")
+            require(home >= 0 and compare(root, intervals[home][1]) <= 0, "crossings", f"neuron {i} changes sign at "
+                    f"λ = ({show(root[0])} + {root[1]}·√{show(root[2])})/{show(root[3])}, outside every crossing interval")
             inside[home].append((i, root, changes))
             zeros.setdefault(i, []).append(root)
     pattern, changes = path.pattern(witnesses[0]), 0

@@ -8,7 +8,7 @@ import math
 from fractions import Fraction
 from itertools import combinations
 
-from geomcheck.checker.arith import dot, rank, show, solve, sign_surd, sign_surds
+from geomcheck.checker.arith import centre, dot, echelon, show, solve, sign_surd, sign_surds
 from geomcheck.checker.core import CheckedModel, Rejected, fields, register, require
 from geomcheck.checker.path import Path, same_number
 
@@ -79,13 +79,12 @@ def check_infeasible(cert: dict, model: CheckedModel) -> str:
 
 
 def _check_inside_ball(entries, model: CheckedModel, pattern: str, a: dict, g: dict) -> str:
-    """``inside_ball``: the closed region {a_i·z ≤ g_i} ∩ A is bounded and its vertices lie in the ball.
-
-    Bounded: entries {"direction": c, "multipliers": y}, y ≥ 0, P·Σ y_i a_i = c; the c's are closed under negation
-    and span A, so a recession direction r ∈ A (a_i·r ≤ 0 ∀i) has c·r ≤ 0 for c and −c: r = 0. Vertices: every
-    subset of dim A constraints (plus Σz = 0 for LayerNorm) is solved exactly; each feasible solution must have
-    ‖z‖² ≤ d. A bounded polyhedron is the hull of its vertices and ‖·‖² is strictly convex, so the open region lies
-    in the open ball and misses S. C(|signed|, dim A) work units."""
+    """``inside_ball``: the closed region {a_i·z ≤ g_i} ∩ A is bounded and its vertices lie in the ball. Bounded:
+    entries {"direction": c, "multipliers": y}, y ≥ 0, P·Σ y_i a_i = c; the c's are closed under negation and span
+    A, so a recession direction r ∈ A (a_i·r ≤ 0 ∀i) has c·r ≤ 0 for c and −c: r = 0. Vertices: every subset of dim A
+    constraints (plus Σz = 0 for LayerNorm) is solved exactly; each feasible solution must have ‖z‖² ≤ d. A bounded
+    polyhedron is the hull of its vertices and ‖·‖² is strictly convex, so the open region lies in the open ball and
+    misses S. C(|signed|, dim A) work units."""
     ln, directions, vertices = [[1] * model.d] if model.kind == "layernorm" else [], [], 0
     require(type(entries) is list and 0 < len(entries) <= 2 * model.d + 2, "inside_ball", "expected 1 to 2d + 2 entries")
     model.spend(math.comb(len(a), model.d - len(ln)), "the inside_ball vertex enumeration")
@@ -96,7 +95,7 @@ def _check_inside_ball(entries, model: CheckedModel, pattern: str, a: dict, g: d
                 "P·Σ y_i a_i differs from the direction")
         directions.append(c)
     require(all(tuple(-x for x in c) in directions for c in directions), "inside_ball", "directions not closed under negation")
-    require(rank(directions, model.d) == model.d - len(ln), "inside_ball", "the directions do not span the space: boundedness not shown")
+    require(echelon(directions, model.d)[0] == model.d - len(ln), "inside_ball", "the directions do not span the space: boundedness not shown")
     for subset in combinations(sorted(a), model.d - len(ln)):
         z = solve([a[i] for i in subset] + ln, [g[i] for i in subset] + [0] * len(ln))
         if z is not None and all(dot(a[i], z) <= g[i] for i in a):
@@ -121,13 +120,11 @@ def check_neurons(cert: dict, model: CheckedModel) -> str:
 
 @register("circle-regions", ("claim", "arcs"), norms=SPHERES)
 def check_circle_regions(cert: dict, model: CheckedModel) -> str:
-    """``claim = {"regions": N, "pieces": P}``, ``arcs``: one direction and pattern per piece, counter-clockwise.
-
-    Checked: each direction y is in A, nonzero, off every boundary, with the stated exact pattern. The arc from each
-    direction to the next is walked as great-circle paths ``p + λ(q − p)``, λ ∈ (0, 1], each under half a turn
-    (quarter turns inserted), and the path checker's exact zeros are collected: each gap holds exactly one boundary
-    point (P = 1: none), and the walk passes e1 once (once around). So the boundary cuts S into P arcs holding one
-    direction each: P pieces, N = the distinct patterns."""
+    """``claim = {"regions": N, "pieces": P}``; ``arcs``: one direction and pattern per piece, counter-clockwise.
+    Checked: each direction y is in A, nonzero, off every boundary, with the stated exact pattern; walking from each
+    direction to the next by great-circle paths ``p + λ(q − p)``, λ ∈ (0, 1], under half a turn each (quarter turns
+    inserted), the path checker's exact zeros give one boundary point per gap (P = 1: none), and the walk passes e1
+    once (once around). So the boundary cuts S into P arcs of one direction each: P pieces, N = distinct patterns."""
     require(model.d - (model.kind == "layernorm") == 2, "model", "not a circle (LayerNorm d = 3, RMSNorm d = 2)")
     ln = model.kind == "layernorm"
     e1, e2 = ((1, -1, 0), (1, 1, -2)) if ln else ((1, 0), (0, 1))  # an orthogonal basis of A
@@ -164,21 +161,21 @@ def check_circle_regions(cert: dict, model: CheckedModel) -> str:
 @register("sphere-cap", ("claim",), norms=SPHERES)
 def check_cap(cert: dict, model: CheckedModel) -> str:
     """``claim = {"direction": v, "nearest": [i, …], "cos": C, "constant": bool}`` ("cos", "constant" optional).
-
-    With u = P·v, M = d‖u‖², for each neuron with a boundary on S (w̃_i ≠ 0, b'_i² ≤ d‖w̃_i‖²):
-    ``alpha_i = −(u·w̃_i)b'_i/‖w̃_i‖²``, ``beta_i = (1 − cos²α_i)(1 − cos²ρ_i)``, cos²α_i = (u·w̃_i)²/(‖u‖²‖w̃_i‖²),
-    cos²ρ_i = b'_i²/(d‖w̃_i‖²); the angular distance δ_i from û to the boundary has ``√M·cos δ_i = alpha_i +
-    √(beta_i·M)``. Checked: the ``nearest`` neurons tie exactly, every other boundary neuron has a strictly smaller
-    cos δ; ``constant`` iff ``C·√M − alpha_i − √(beta_i·M) > 0`` for every boundary neuron (the closed cap of angle
-    arccos C misses every boundary)."""
+    With u = P·v, M = d‖u‖², each neuron with a boundary on S (w̃_i ≠ 0, b'_i² ≤ d‖w̃_i‖²) is at angle δ_i from û with
+    ``√M·cos δ_i = alpha_i + √(beta_i·M)``, ``alpha_i = −(u·w̃_i)b'_i/‖w̃_i‖²``, ``beta_i = (1 − cos²α_i)(1 − cos²ρ_i)``,
+    cos²α_i = (u·w̃_i)²/(‖u‖²‖w̃_i‖²), cos²ρ_i = b'_i²/(d‖w̃_i‖²). Checked: the ``nearest`` neurons tie exactly, every
+    other boundary neuron has a strictly smaller cos δ; ``constant`` iff ``C·√M − alpha_i − √(beta_i·M) > 0`` for
+    every boundary neuron (the closed cap of angle arccos C misses every boundary)."""
     claim = fields(cert["claim"], "claim", ("direction", "nearest"), ("cos", "constant"))
-    u = model.centre(model.vector(claim["direction"], "claim.direction", model.d))
-    u2, d, (w, b), terms = dot(u, u), model.d, model.fractions, {}
-    require(u2 > 0, "claim.direction", "projects to 0: no point on the sphere")
-    for i in range(model.n):
-        n2, uw = dot(w[i], w[i]), dot(u, w[i])
-        if n2 != 0 and b[i] ** 2 <= d * n2:
-            terms[i] = (-uw * b[i] / n2, (1 - uw * uw / (u2 * n2)) * (1 - b[i] ** 2 / (d * n2)))
+    x, den = model.int_vector(claim["direction"], "claim.direction", model.d)
+    d, m, terms = model.d, model.d if model.kind == "layernorm" else 1, {}
+    U = centre(x, d, m > 1)  # u = U/(m·den); row i = den_i·[w̃_i | b'_i]: the scales cancel below except m·den
+    uu, u2 = dot(U, U), Fraction(dot(U, U), (m * den) ** 2)
+    require(uu > 0, "claim.direction", "projects to 0: no point on the sphere")
+    for i, r in enumerate(model.rows):  # ww = den_i²‖w̃_i‖², uw = m·den·den_i·(u·w̃_i), r[-1] = den_i·b'_i
+        ww, uw = dot(r, r) - r[-1] ** 2, dot(r, U)
+        if ww != 0 and r[-1] ** 2 <= d * ww:
+            terms[i] = (-uw * r[-1] / (ww * m * den), (1 - Fraction(uw * uw, uu * ww)) * (1 - r[-1] ** 2 / (d * ww)))
     nearest = model.indices(claim["nearest"], "claim.nearest")
     require(all(i in terms for i in nearest) and (nearest or not terms), "claim.nearest",
             "must list neurons with a boundary on the sphere")
