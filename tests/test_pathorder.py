@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 import geomcheck.search.pathorder as pathorder
 import geomcheck.search.paths as fast_paths
 from geomcheck.exact.quadratic import QuadraticRoot
-from geomcheck.geometry.paths import Crossing, PathSpec, PathThroughUndefined, analyse_path
+from geomcheck.geometry.paths import Crossing, PathSpec, analyse_path
 from geomcheck.model import MLPBlock, get_activation, make_normalization
 from geomcheck.search.paths import analyse_path_fast
-from tests.test_paths_crosscheck import assert_identical, summary
+from tests.test_paths_crosscheck import PATH_KINDS, assert_engines_agree, assert_identical, path_of_kind, summary
 
 
 def _uses_certified_order(monkeypatch) -> list:
@@ -85,18 +85,12 @@ def _float_block(seed: int, d: int, n: int, norm: str, eps: F) -> MLPBlock:
 
 @settings(deadline=None)
 @given(st.integers(0, 2**32 - 1), st.sampled_from(["layernorm", "rmsnorm"]), st.sampled_from([F(0), F(1, 100000)]),
-       st.sampled_from(["ray", "sup", "max", "arc"]))
+       st.sampled_from(PATH_KINDS))
 def test_certified_order_equals_the_reference_on_float_blocks(seed, norm, eps, kind):
     block = _float_block(seed, 6, 40, norm, eps)
     rng = np.random.default_rng(seed + 1)
     x, v = (tuple(map(F, rng.normal(size=6).tolist())) for _ in range(2))
-    spec = {"ray": lambda: PathSpec.ray(v), "sup": lambda: PathSpec.superposition(x, v),
-            "max": lambda: PathSpec.superposition(x, v, F(3)), "arc": lambda: PathSpec.arc(x, v)}[kind]()
-    try:
-        reference = analyse_path(block, spec)
-    except PathThroughUndefined:
-        return
-    assert_identical(reference, analyse_path_fast(block, spec))
+    assert_engines_agree(block, path_of_kind(kind, x, v))
 
 
 def test_float_blocks_mostly_take_the_certified_order(monkeypatch):

@@ -54,7 +54,7 @@ from geomcheck.model.block import MLPBlock
 from geomcheck.search.floats import float_arrays, to_float
 from geomcheck.search.intervals import ETA, SAFETY, TINY, U, mr_add, mr_mul, mr_scalar
 
-__all__ = ["certified_analysis", "EngineDisagreement"]
+__all__ = ["certified_analysis"]
 
 _DELTA = 2.0**-30  # first half-width of a root's interval relative to the root (grown where unsure)
 
